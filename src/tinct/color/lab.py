@@ -1,0 +1,72 @@
+"""sRGB <-> CIELAB in torch.
+
+Contract (matches scikit-image ``rgb2lab``/``lab2rgb``):
+- RGB: gamma-encoded sRGB in [0, 1], channel dim at ``-3``: shape ``(*, 3, H, W)``.
+- Lab: CIE 1976 L*a*b*, D65 white, 2-degree observer; L in [0, 100], a and b roughly [-128, 127].
+- Any float dtype and device; batched; differentiable (``lab_to_rgb`` clamps its output to [0, 1]).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+_XYZ_FROM_RGB = torch.tensor(
+    [[0.412453, 0.357580, 0.180423],
+     [0.212671, 0.715160, 0.072169],
+     [0.019334, 0.119193, 0.950227]], dtype=torch.float64)
+_RGB_FROM_XYZ = torch.linalg.inv(_XYZ_FROM_RGB)
+_WHITE_D65 = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+_EPS = 0.008856  # (6/29)^3
+_KAPPA = 7.787   # (29/6)^2 / 3
+
+
+def _mix(m: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Apply a 3x3 matrix over the channel dim (-3)."""
+    return torch.einsum("ij,...jhw->...ihw", m.to(x), x)
+
+
+def srgb_to_linear(rgb: torch.Tensor) -> torch.Tensor:
+    return torch.where(rgb > 0.04045, ((rgb.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+
+
+def linear_to_srgb(lin: torch.Tensor) -> torch.Tensor:
+    return torch.where(lin > 0.0031308, 1.055 * lin.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, lin * 12.92)
+
+
+def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB in [0, 1] ``(*, 3, H, W)`` -> Lab ``(*, 3, H, W)`` (L in [0, 100])."""
+    if rgb.dim() < 3 or rgb.shape[-3] != 3:
+        raise ValueError(f"expected (*, 3, H, W), got {tuple(rgb.shape)}")
+    xyz = _mix(_XYZ_FROM_RGB, srgb_to_linear(rgb))
+    xyz = xyz / _WHITE_D65.to(xyz).view(3, 1, 1)
+    f = torch.where(xyz > _EPS, xyz.clamp(min=_EPS) ** (1 / 3), _KAPPA * xyz + 16 / 116)
+    fx, fy, fz = f.unbind(-3)
+    L = 116 * fy - 16
+    return torch.stack([L, 500 * (fx - fy), 200 * (fy - fz)], dim=-3)
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """Lab ``(*, 3, H, W)`` -> sRGB in [0, 1] ``(*, 3, H, W)``, out-of-gamut colours clamped."""
+    if lab.dim() < 3 or lab.shape[-3] != 3:
+        raise ValueError(f"expected (*, 3, H, W), got {tuple(lab.shape)}")
+    L, a, b = lab.unbind(-3)
+    fy = (L + 16) / 116
+    f = torch.stack([fy + a / 500, fy, fy - b / 200], dim=-3)
+    xyz = torch.where(f > 6 / 29, f ** 3, (f - 16 / 116) / _KAPPA)
+    xyz = xyz * _WHITE_D65.to(xyz).view(3, 1, 1)
+    lin = _mix(_RGB_FROM_XYZ, xyz)
+    return linear_to_srgb(lin.clamp(0, 1))
+
+
+class RgbToLab(nn.Module):
+    """Module form of :func:`rgb_to_lab`."""
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        return rgb_to_lab(rgb)
+
+
+class LabToRgb(nn.Module):
+    """Module form of :func:`lab_to_rgb`."""
+
+    def forward(self, lab: torch.Tensor) -> torch.Tensor:
+        return lab_to_rgb(lab)

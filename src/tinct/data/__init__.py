@@ -1,0 +1,1 @@
+"""Data: safe image reading, preparing shards, streaming them, augmentation and simulated hints."""

@@ -1,0 +1,62 @@
+"""Reading images safely: one function that returns an upright RGB(A) PIL image or raises ImageError."""
+from __future__ import annotations
+
+import struct
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
+DEFAULT_MAX_PIXELS = 100_000_000  # 100 MP; larger files are refused before decoding
+
+
+class ImageError(Exception):
+    """An input that cannot be used; the message is one line naming the cause."""
+
+
+def open_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open ``source`` (path or file object), apply EXIF orientation, take the first frame, and return an
+    ``RGB`` or ``RGBA`` image fully decoded. Raises :class:`ImageError` with a one-line cause."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(source)
+            w, h = img.size
+            if w * h > max_pixels:
+                raise ImageError(f"image is {w}x{h} = {w * h / 1e6:.1f} MP, over the limit of {max_pixels / 1e6:.1f} MP")
+            img.seek(0)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(_cause(e)) from None
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error) as e:
+        raise ImageError(f"cannot decode image: {_cause(e)}") from None
+    return to_rgb(img)
+
+
+def _cause(e: Exception) -> str:
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if isinstance(e, UnidentifiedImageError):
+        return "not an image file (unrecognized format)"
+    if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return "refused as a possible decompression bomb: " + msg
+    return msg
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any PIL mode -> ``RGB``, or ``RGBA`` when the image carries transparency."""
+    if img.mode in ("RGB", "RGBA"):
+        return img
+    has_alpha = img.mode in ("LA", "PA", "La") or (img.mode == "P" and "transparency" in img.info)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16/32-bit grey: scale to 8 bits
+        import numpy as np
+        a = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if a.max() > 255 else 255.0
+        img = Image.fromarray((a / top * 255).round().clip(0, 255).astype("uint8"), "L")
+    if img.mode == "F":
+        import numpy as np
+        a = np.asarray(img, dtype=np.float64)
+        img = Image.fromarray((a.clip(0, 1) * 255).round().astype("uint8") if a.max() <= 1 else a.clip(0, 255).astype("uint8"), "L")
+    return img.convert("RGBA" if has_alpha else "RGB")

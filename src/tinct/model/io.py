@@ -1,0 +1,67 @@
+"""Model files: one ``.safetensors`` holding weights, bin centres, prior and rebalancing weights, with the
+model and inference configs in its metadata, so a file rebuilds and runs itself (no pickle, no network)."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+
+from ..color import bin_centres
+from .colorizers import ClassicColorizer, LiteFPNColorizer
+from .config import InferenceConfig, ModelConfig, from_dict
+
+FORMAT = "tinct-model-1"
+_META = ("meta.bin_centres", "meta.prior", "meta.rebalance_weights")
+
+
+def build_model(cfg: ModelConfig) -> torch.nn.Module:
+    q = len(bin_centres(cfg.grid))
+    if cfg.arch == "default":
+        return LiteFPNColorizer(q, cfg.decoder_dim, cfg.num_classes, cfg.hints)
+    if cfg.arch == "classic":
+        return ClassicColorizer(q, cfg.width, cfg.num_classes, cfg.hints)
+    raise ValueError(f"unknown model arch {cfg.arch!r}; choose 'default' or 'classic'")
+
+
+@dataclass
+class LoadedModel:
+    net: torch.nn.Module
+    model_config: ModelConfig
+    inference: InferenceConfig
+    centres: torch.Tensor        # (Q, 2)
+    prior: torch.Tensor          # (Q,)
+    weights: torch.Tensor        # (Q,) rebalancing weights used in training
+
+
+def save_model_file(path, net, model_config: ModelConfig, inference: InferenceConfig, prior, weights) -> None:
+    """Write atomically (temporary name, then rename)."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    tensors.update({"meta.bin_centres": bin_centres(model_config.grid), "meta.prior": prior.float().cpu(),
+                    "meta.rebalance_weights": weights.float().cpu()})
+    meta = {"format": FORMAT, "model": json.dumps(asdict(model_config)), "inference": json.dumps(asdict(inference))}
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def load_model_file(path) -> LoadedModel:
+    path = str(path)
+    with safe_open(path, "pt") as f:
+        meta = f.metadata() or {}
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a tinct model file (format {meta.get('format')!r})")
+    tensors = load_file(path)
+    mcfg = from_dict(ModelConfig, json.loads(meta["model"]))
+    icfg = from_dict(InferenceConfig, json.loads(meta["inference"]))
+    net = build_model(mcfg)
+    net.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("meta.")})
+    net.eval()
+    return LoadedModel(net, mcfg, icfg, tensors["meta.bin_centres"], tensors["meta.prior"],
+                       tensors["meta.rebalance_weights"])
