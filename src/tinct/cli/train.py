@@ -61,7 +61,7 @@ def run(args) -> int:
         print("tinct train: --size and --input-size must be multiples of 32", file=sys.stderr)
         return 2
     try:
-        result = train(cfg, resume=args.resume)
+        result = train(cfg, resume=args.resume, steps=args.steps)
     except (TrainingError, FileNotFoundError, KeyError) as e:
         print(f"tinct train: {e}", file=sys.stderr)
         return 1

@@ -51,14 +51,20 @@ def bin_centres(grid: str = "gamut") -> torch.Tensor:
 
 
 def _sq_dist(ab: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
-    """``(N, 2, H, W)`` x ``(Q, 2)`` -> squared distances ``(N, Q, H, W)``."""
-    diff = ab.unsqueeze(1) - centres.to(ab).view(1, -1, 2, 1, 1)
-    return diff.pow(2).sum(2)
+    """``(N, 2, H, W)`` x ``(Q, 2)`` -> squared distances ``(N, Q, H, W)`` (no ``(N, Q, 2, H, W)`` temporary)."""
+    c = centres.to(ab)
+    cross = torch.einsum("nchw,qc->nqhw", ab, c)
+    return (ab.pow(2).sum(1, keepdim=True) - 2 * cross + c.pow(2).sum(1).view(1, -1, 1, 1)).clamp_(min=0)
 
 
-def encode_hard(ab: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest bin, ``(N, H, W)`` int64."""
-    return _sq_dist(ab, centres).argmin(1)
+def encode_hard(ab: torch.Tensor, centres: torch.Tensor, chunk: int = 1 << 16) -> torch.Tensor:
+    """Index of the nearest bin, ``(N, H, W)`` int64; works through ``chunk`` pixels at a time."""
+    n, _, h, w = ab.shape
+    flat = ab.permute(1, 0, 2, 3).reshape(2, 1, -1, 1)       # pixels as one long column
+    out = torch.empty(flat.shape[2], dtype=torch.long, device=ab.device)
+    for i in range(0, flat.shape[2], chunk):
+        out[i:i + chunk] = _sq_dist(flat[:, :, i:i + chunk].permute(1, 0, 2, 3), centres).argmin(1).flatten()
+    return out.view(n, h, w)
 
 
 def encode_soft(ab: torch.Tensor, centres: torch.Tensor, k: int = 5, sigma: float = 5.0):

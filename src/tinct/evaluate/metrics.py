@@ -4,7 +4,6 @@
   t = 0..150, area under that curve normalized to [0, 1] (reported x 100).
 - Rebalanced AuC: the same with each pixel weighted by 1 / p(bin of its true ab), p the evaluated set's own
   ab distribution over the 257 gamut bins, smoothed with sigma = 5 (rare colours count as much as common ones).
-  Needs a first pass for p: ``MetricAccumulator(prior=...)``; see :func:`ab_prior_of`.
 - PSNR of sRGB in [0, 1], per image, averaged.
 - Colourfulness (Hasler & Suesstrunk 2003) of 0-255 sRGB, per image; its mean and mean |gap| to the truth's.
 """
@@ -39,41 +38,41 @@ def ab_prior_of(ab_batches) -> torch.Tensor:
 
 
 class MetricAccumulator:
+    """Streams batches; keeps a joint histogram (true bin x ceil(distance)) so that the rebalanced AuC needs
+    one pass. ``prior`` fixes the rebalancing distribution; by default it is the evaluated set's own
+    (smoothed, sigma = 5)."""
+
     def __init__(self, prior: torch.Tensor | None = None):
         self.centres = bin_centres("gamut")
-        self.inv_prior = None if prior is None else 1.0 / prior.clamp(min=1e-8)
-        self.hits = torch.zeros(len(THRESHOLDS), dtype=torch.float64)
-        self.hits_rb = torch.zeros(len(THRESHOLDS), dtype=torch.float64)
-        self.pixels = 0.0
-        self.pixels_rb = 0.0
+        self.prior = prior
+        self.joint = torch.zeros(len(self.centres), len(THRESHOLDS) + 1, dtype=torch.float64)
         self.psnr, self.cf, self.cf_true = [], [], []
 
     def update(self, pred_ab, true_ab, pred_rgb, true_rgb) -> None:
         """ab ``(N, 2, H, W)`` CIELAB units; rgb ``(N, 3, H, W)`` in [0, 1]; same H, W."""
         d = (pred_ab.float() - true_ab.float()).pow(2).sum(1).sqrt().flatten()
-        # pixels within t for every integer t: a histogram of ceil(d), cumulated (d > 150 falls off the end)
-        bucket = d.ceil().long().clamp(max=len(THRESHOLDS))
-        self.hits += torch.bincount(bucket, minlength=len(THRESHOLDS) + 1)[:-1].double().cumsum(0)
-        self.pixels += d.numel()
-        if self.inv_prior is not None:
-            w = self.inv_prior[encode_hard(true_ab.float(), self.centres).flatten()].double()
-            self.hits_rb += torch.bincount(bucket, weights=w, minlength=len(THRESHOLDS) + 1)[:-1].cumsum(0)
-            self.pixels_rb += float(w.sum())
+        bucket = d.ceil().long().clamp(max=len(THRESHOLDS))  # d > 150 lands in the overflow bucket
+        q = encode_hard(true_ab.float(), self.centres).flatten()
+        cols = len(THRESHOLDS) + 1
+        self.joint += torch.bincount(q * cols + bucket, minlength=self.joint.numel()).view_as(self.joint).double()
         self.psnr += psnr(pred_rgb, true_rgb).tolist()
         self.cf += colourfulness(pred_rgb).tolist()
         self.cf_true += colourfulness(true_rgb).tolist()
 
     def result(self) -> dict:
         n = max(len(self.psnr), 1)
+        per_bin = self.joint.sum(1)
+        curve = self.joint.sum(0)[:-1].cumsum(0) / per_bin.sum().clamp(min=1)
+        prior = self.prior if self.prior is not None else smooth_prior(per_bin, self.centres, 5.0)
+        w = 1.0 / prior.double().clamp(min=1e-8)
+        rb = (self.joint[:, :-1] * w.view(-1, 1)).sum(0).cumsum(0) / (per_bin * w).sum().clamp(min=1e-12)
         out = {"images": len(self.psnr),
-               "auc": float((self.hits / max(self.pixels, 1)).mean() * 100),
+               "auc": float(curve.mean() * 100),
+               "auc_rebalanced": float(rb.mean() * 100),
                "psnr": sum(self.psnr) / n,
                "colourfulness": sum(self.cf) / n,
                "colourfulness_truth": sum(self.cf_true) / n,
                "colourfulness_gap": sum(abs(a - b) for a, b in zip(self.cf, self.cf_true)) / n,
-               "auc_curve": (self.hits / max(self.pixels, 1)).tolist()}
+               "auc_curve": curve.tolist(), "auc_rebalanced_curve": rb.tolist()}
         out["colourfulness_ratio"] = out["colourfulness"] / max(out["colourfulness_truth"], 1e-9)
-        if self.inv_prior is not None:
-            out["auc_rebalanced"] = float((self.hits_rb / max(self.pixels_rb, 1e-12)).mean() * 100)
-            out["auc_rebalanced_curve"] = (self.hits_rb / max(self.pixels_rb, 1e-12)).tolist()
         return out

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from ..color import bin_centres, decode, encode_soft, histogram, lab_to_rgb, rebalance_weights, rgb_to_lab, smooth_prior
 from ..data.augment import random_resized_crop, simulate_hints
 from ..data.shards import ShardDataset
-from ..evaluate.metrics import MetricAccumulator, ab_prior_of
+from ..evaluate.metrics import MetricAccumulator
 from ..model import build_model, save_model_file
 from ..model.config import InferenceConfig, ModelConfig, from_dict
 from . import distributed as ddp
@@ -102,8 +102,7 @@ def validate(net, ds, idx, cfg, centres, weights, device):
     for i in range(0, len(idx), 64):
         rgb, _ = ds.batch(idx[i:i + 64])
         truths.append(to_float_rgb(rgb, device))
-    prior = ab_prior_of(rgb_to_lab(t)[:, 1:].cpu() for t in truths)
-    model_acc, grey_acc = MetricAccumulator(prior), MetricAccumulator(prior)
+    model_acc, grey_acc = MetricAccumulator(), MetricAccumulator()
     for rgb in truths:
         lab = rgb_to_lab(rgb)
         ab = predict(net, lab[:, :1], centres, cfg.inference, weights)
@@ -122,15 +121,17 @@ def config_from_dict(d: dict) -> TrainConfig:
     return from_dict(TrainConfig, d)
 
 
-def train(cfg: TrainConfig, resume: bool = False) -> dict:
+def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> dict:
+    """Train per ``cfg``. With ``resume``, the run's saved config wins (so the model is rebuilt exactly);
+    ``steps``, when given, sets a new total (the LR schedule follows it from the current step on)."""
     device = resolve_device(cfg.device)
     rank, world, master = ddp.setup(device)
     run = Path(cfg.out)
     ckpt = load_checkpoint(run) if resume else None
     if ckpt is not None:
-        steps = cfg.steps
         cfg = config_from_dict(ckpt["config"])
-        cfg.steps = max(steps, cfg.steps) if steps != TrainConfig.steps else cfg.steps
+    if steps is not None:
+        cfg.steps = steps
     if master:
         run.mkdir(parents=True, exist_ok=True)
         (run / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
@@ -155,6 +156,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     net.to(device)
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
+    if getattr(net, "scene", None) is not None and not has_labels:
+        # a scene head (e.g. --num-classes) with no labels to learn from: frozen, as DDP needs every trainable
+        # parameter to take part in the loss
+        net.scene.requires_grad_(False)
     model = ddp.wrap(net, device)
 
     enc = [p for n, p in net.named_parameters() if n.startswith("encoder._")]
@@ -172,11 +177,17 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     writer = None
     if master:
         from torch.utils.tensorboard import SummaryWriter
-        writer = SummaryWriter(str(run / "tensorboard"), purge_step=step if step else None)
+        # events are logged at the number of steps done; the checkpoint's own step (logged before it was saved)
+        # stays, anything after it is redone and purged
+        writer = SummaryWriter(str(run / "tensorboard"), purge_step=step + 1 if step else None)
         prior_path = run / "prior.json"
         prior_path.write_text(json.dumps({"prior": prior.tolist(), "weights": weights.tolist()}))
 
     def save(step):
+        bad = [n for n, t in net.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+        if bad:  # never replace the last good checkpoint with a diverged one
+            raise TrainingError(f"weights became non-finite ({bad[0]}, ...) at step {step}; stopping. The last good "
+                                f"checkpoint is kept in {run / 'checkpoint.pt'} (lower --lr, or check the data)")
         state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step, "config": asdict(cfg),
                  "prior": prior, "weights": weights}
         save_checkpoint(run, state)
@@ -221,6 +232,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip * len(rgb_u8) if cfg.clip else float("inf"))
+        if not torch.isfinite(gnorm):  # a step on NaN/inf gradients would poison every weight
+            raise TrainingError(f"gradient norm became {float(gnorm)} at step {step}; stopping. The last good "
+                                f"checkpoint is kept in {run / 'checkpoint.pt'} (lower --lr, or check the data)")
         opt.step()
         step += 1
         imgs_since += len(rgb_u8) * world
@@ -237,7 +251,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
                 writer.add_scalar("train/images_per_s", ips, step)
                 writer.add_scalar("train/grad_norm_per_image", float(gnorm) / len(rgb_u8), step)
             if step % cfg.image_every == 0 or step == cfg.steps:
-                show = hold_idx[:8]
+                show = hold_idx[::max(1, len(hold_idx) // 8)][:8]
                 rgb_h, _ = ds.batch(show)
                 truth = to_float_rgb(rgb_h, device)
                 lab_h = rgb_to_lab(truth)

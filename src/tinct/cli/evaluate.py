@@ -1,0 +1,49 @@
+"""``tinct evaluate [--model M] SRC``: AuC (raw and rebalanced), PSNR and colourfulness beside grey."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(sub):
+    p = sub.add_parser("evaluate", help="measure a model against the grey baseline on colour photos")
+    p.add_argument("src", type=Path, help="a prepared dataset or a folder of colour photos")
+    p.add_argument("--model", default=None, help="'default' (shipped), a .safetensors file or a run folder")
+    p.add_argument("--split", default=None, help="dataset split (default: val if present, else train)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate at most this many images")
+    p.add_argument("--hints", type=int, default=0, help="also run with N ground-truth hints per image")
+    p.add_argument("--decode", choices=("annealed", "mode", "mean"), default=None)
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--rebalance-correction", type=float, default=None)
+    p.add_argument("--size", type=int, default=None, help="network input size")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", type=Path, default=None, help="write all figures here")
+    p.add_argument("--report", type=Path, default=None, help="write a PNG report here")
+    return p
+
+
+def run(args) -> int:
+    from ..pipeline.colorizer import Colorizer
+    from .. evaluate.run import evaluate, summary
+    if not args.src.exists():
+        print(f"tinct evaluate: {args.src}: no such file or folder", file=sys.stderr)
+        return 2
+    try:
+        colorizer = Colorizer.load(args.model, args.device)
+        opts = colorizer.options(args.decode, args.temperature, args.size, args.rebalance_correction)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"tinct evaluate: {e}", file=sys.stderr)
+        return 2
+    result = evaluate(colorizer, args.src, opts, args.hints, args.split, args.limit)
+    if not result["model"]["images"]:
+        print(f"tinct evaluate: {args.src}: no readable images", file=sys.stderr)
+        return 1
+    print(summary(result))
+    if args.json:
+        data = {k: v for k, v in result.items() if k != "examples"}
+        args.json.write_text(json.dumps(data, indent=1))
+    if args.report:
+        from ..evaluate.report import write_report
+        write_report(result, args.report)
+    return 0

@@ -1,0 +1,74 @@
+"""Before/after grids for looking at a model's output with one's own eyes.
+
+    python -m tinct.evaluate.gallery OUT.png --old PHOTO... --truth PHOTO... [--model M] [--height 192]
+
+``--old``: real black-and-white photos, shown as (input | tinct). ``--truth``: colour photos, greyed first
+and shown as (grey | tinct | truth).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..data.images import open_image
+from ..pipeline.colorizer import Colorizer
+
+
+def _fit(img: Image.Image, height: int) -> Image.Image:
+    w, h = img.size
+    return img.resize((max(1, round(w * height / h)), height), Image.LANCZOS)
+
+
+def _label(img: Image.Image, text: str) -> Image.Image:
+    d = ImageDraw.Draw(img)
+    d.rectangle((0, 0, 7 * len(text) + 6, 14), fill=(0, 0, 0))
+    d.text((3, 1), text, fill=(255, 255, 255))
+    return img
+
+
+def make_gallery(colorizer: Colorizer, old: list[Path], truth: list[Path], height: int = 192, **opts) -> Image.Image:
+    rows = []
+    for p in old:
+        src = open_image(p).convert("RGB")
+        grey = src.convert("L").convert("RGB")
+        out = colorizer.colorize(grey, **opts)
+        rows.append([_label(_fit(src, height), p.name), _label(_fit(out, height), "tinct")])
+    for p in truth:
+        src = open_image(p).convert("RGB")
+        grey = src.convert("L").convert("RGB")
+        out = colorizer.colorize(grey, **opts)
+        rows.append([_label(_fit(grey, height), "grey"), _label(_fit(out, height), "tinct"),
+                     _label(_fit(src, height), "truth")])
+    pad = 4
+    width = max(sum(c.width for c in r) + pad * len(r) for r in rows)
+    sheet = Image.new("RGB", (width, len(rows) * (height + pad)), "white")
+    for i, r in enumerate(rows):
+        x = 0
+        for c in r:
+            sheet.paste(c, (x, i * (height + pad)))
+            x += c.width + pad
+    return sheet
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tinct.evaluate.gallery")
+    p.add_argument("out", type=Path)
+    p.add_argument("--old", type=Path, nargs="*", default=[])
+    p.add_argument("--truth", type=Path, nargs="*", default=[])
+    p.add_argument("--model", default=None)
+    p.add_argument("--height", type=int, default=192)
+    p.add_argument("--temperature", type=float, default=None)
+    args = p.parse_args(argv)
+    col = Colorizer.load(args.model, "cpu")
+    sheet = make_gallery(col, args.old, args.truth, args.height, temperature=args.temperature)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(args.out)
+    print(f"wrote {args.out} ({sheet.width}x{sheet.height})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
