@@ -1,7 +1,6 @@
 """Reading images safely: one function that returns an upright RGB(A) PIL image or raises ImageError."""
 from __future__ import annotations
 
-import struct
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -23,17 +22,22 @@ def open_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
             img = Image.open(source)
             w, h = img.size
             if w * h > max_pixels:
-                raise ImageError(f"image is {w}x{h} = {w * h / 1e6:.1f} MP, over the limit of {max_pixels / 1e6:.1f} MP")
-            img.seek(0)
+                raise ImageError(f"image is {w}x{h} = {_mp(w * h)}, over the limit of {_mp(max_pixels)}")
+            if img.tell() != 0:  # an opened image is at its first frame; some formats cannot seek at all
+                img.seek(0)
             img.load()
             img = ImageOps.exif_transpose(img)
+            return to_rgb(img)
     except ImageError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageError(_cause(e)) from None
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error) as e:
+    except Exception as e:  # decoders raise many types (OSError, ValueError, NotImplementedError, AttributeError...)
         raise ImageError(f"cannot decode image: {_cause(e)}") from None
-    return to_rgb(img)
+
+
+def _mp(pixels: int) -> str:
+    return f"{pixels / 1e6:.1f} MP" if pixels >= 100_000 else f"{pixels} pixels"
 
 
 def _cause(e: Exception) -> str:

@@ -53,7 +53,7 @@ def ground_truth_hints(rgb: np.ndarray, n: int, rng: np.random.Generator) -> lis
 
 
 def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0).float() / 255
+    return torch.from_numpy(np.array(rgb)).permute(2, 0, 1).unsqueeze(0).float() / 255
 
 
 def evaluate(colorizer: Colorizer, src: Path, opts: Options | None = None, hints: int = 0, split: str | None = None,

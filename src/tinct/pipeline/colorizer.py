@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..color import DECODES, decode, lab_to_rgb, rgb_to_lab
+from ..color import DECODES, decode
 from ..data.images import DEFAULT_MAX_PIXELS, open_image, to_rgb
 from ..model import LoadedModel, load_model_file
 from ..model.config import InferenceConfig
+from .fast_lab import is_grey, lightness, recombine_band
 from .hints import as_hints, render_hints
 
 SHIPPED_MODEL = "default"
@@ -54,8 +55,10 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def network_grid(width: int, height: int, size: int) -> tuple[int, int]:
-    """(h, w) the network sees: area about size^2, aspect kept, multiples of 32 within [32, 4 * size]."""
-    scale = size / (width * height) ** 0.5
+    """(h, w) the network sees: area about min(size^2, the photo's own area) (a photo is never enlarged for
+    the network: small photos keep the scale the model was trained at), aspect kept, sides multiples of 32
+    within [32, 4 * size]."""
+    scale = min(size / (width * height) ** 0.5, 1.0)
 
     def snap(v):
         return int(min(max(round(v * scale / 32), 1), 4 * size // 32) * 32)
@@ -82,8 +85,17 @@ class Colorizer:
         self.defaults = Options(inf.decode, inf.temperature, inf.input_size, inf.rebalance_correction)
 
     @classmethod
-    def load(cls, model: str | Path | None = None, device: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS):
-        """Load a model file (None = the shipped model). No network access."""
+    def load(cls, model: str | Path | None = None, device: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS,
+             backend: str = "torch"):
+        """Load a model file (None = the shipped model). No network access.
+
+        ``backend``: ``torch`` (default) or ``onnxruntime`` (CPU; needs ``pip install 'tinct[onnx]'``; ``model``
+        may then also be a ``.onnx`` file from ``tinct export --onnx``; ``device`` is ignored)."""
+        if backend == "onnxruntime":
+            from .onnx_backend import load_onnx_model
+            return cls(load_onnx_model(resolve_model_path(model)), torch.device("cpu"), max_pixels)
+        if backend != "torch":
+            raise ValueError(f"backend must be 'torch' or 'onnxruntime', not {backend!r}")
         return cls(load_model_file(resolve_model_path(model)), resolve_device(device), max_pixels)
 
     def options(self, decode=None, temperature=None, size=None, rebalance_correction=None) -> Options:
@@ -147,9 +159,10 @@ class Colorizer:
         """uint8 RGB -> L ``(1, 1, h, w)`` at the network grid."""
         H, W = rgb.shape[:2]
         h, w = network_grid(W, H, size)
-        small = Image.fromarray(rgb).resize((w, h), Image.BILINEAR, reducing_gap=2.0)
-        t = torch.from_numpy(np.asarray(small).copy()).permute(2, 0, 1).unsqueeze(0).float() / 255
-        return rgb_to_lab(t)[:, :1]
+        # grey photos (R = G = B) resize one channel; L comes from lookup tables (fast_lab)
+        src = Image.fromarray(np.ascontiguousarray(rgb[..., 0])) if is_grey(rgb) else Image.fromarray(rgb)
+        small = np.asarray(src.resize((w, h), Image.BILINEAR, reducing_gap=2.0))
+        return lightness(small).view(1, 1, h, w)
 
     @torch.inference_mode()
     def predict_ab(self, rgbs: list[np.ndarray], hints: list, opts: Options) -> list[torch.Tensor]:
@@ -185,8 +198,5 @@ class Colorizer:
                 gy = (torch.arange(y0, y1, dtype=torch.float32) + 0.5) * 2 / H - 1
                 grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], -1).unsqueeze(0)
                 ab = F.grid_sample(ab_small.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
-                src = torch.from_numpy(np.array(rgb[y0:y1])).permute(2, 0, 1).unsqueeze(0).float() / 255
-                L = rgb_to_lab(src)[:, :1]
-                res = lab_to_rgb(torch.cat([L, ab], 1))
-                out[y0:y1] = (res[0].permute(1, 2, 0) * 255).round_().clamp_(0, 255).to(torch.uint8).numpy()
+                out[y0:y1] = recombine_band(rgb[y0:y1], ab[0])  # = lab_to_rgb(L of rgb, ab), ~4x faster
         return out

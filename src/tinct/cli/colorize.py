@@ -1,0 +1,523 @@
+"""``tinct colorize INPUT... [-o OUT]``: colorize photos, folders of photos, or stdin to stdout."""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import stat
+import sys
+import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+EXTS = ("same", "png", "jpg", "webp")
+PREFETCH = 2        # images decoded ahead of the one being colorized (0: no background threads)
+MAX_PENDING_WRITES = 2
+
+DESCRIPTION = "Colorize black-and-white photos: files, folders (-r to recurse), or - for stdin to stdout."
+EPILOG = """\
+outputs:
+  Each output keeps its input's name (stem). Without -o it is written next to the input as
+  <stem>_color.<ext>; with -o FOLDER as FOLDER/<stem>.<ext> (subfolders mirrored with -r; the folder
+  is created if missing); with -o FILE (one input only) exactly there, in the format of its extension.
+  --ext same keeps the input's format when it can hold the result (JPEG, PNG, WebP, TIFF, BMP) and
+  otherwise writes PNG (e.g. for GIF, PPM/PGM or files with an unknown extension).
+  An existing file (the input included) is never replaced unless --overwrite is given; --skip-existing
+  skips inputs whose output already exists, so a killed batch can be resumed by rerunning it.
+  Files are written under a temporary hidden name (.tinct-<pid>-<random>.part) and renamed when
+  complete: an interrupted run leaves no partial outputs (stale temporary files are removed by the
+  next run writing to the same folder).
+
+images:
+  The result has the input's size and lightness, upright (EXIF orientation applied; no orientation
+  tag is written; other EXIF kept for JPEG/PNG/WebP) and keeps the input's transparency. JPEG output
+  has quality 95; JPEG cannot store transparency, so a transparent input written as JPEG (--ext jpg
+  or -o x.jpg) is flattened onto white - use png or webp to keep it. Animated GIFs and multi-page
+  TIFFs: only the first frame is colorized. Grey, colour (recoloured from its lightness), palette,
+  16-bit and CMYK inputs all work; images over --max-pixels are refused before decoding.
+
+exit status: 0 if every input succeeded (or was skipped), 1 if any failed (one line each on stderr:
+  "tinct: <file>: <cause>"), 2 for usage errors (bad options, model that cannot be loaded).
+"""
+
+
+def add_parser(sub):
+    from ..data.images import DEFAULT_MAX_PIXELS
+    p = sub.add_parser("colorize", help="colorize photos, folders of photos, or stdin to stdout",
+                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, or - (stdin to stdout)")
+    p.add_argument("-o", "--out", type=Path, metavar="OUT",
+                   help="output folder (created if missing) or, for a single input, output file")
+    p.add_argument("-r", "--recursive", action="store_true", help="also colorize images in subfolders")
+    p.add_argument("--ext", choices=EXTS, default="same", help="output format (default: same as the input)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    g.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
+    p.add_argument("--decode", choices=_decodes(), default=None,
+                   help="how colours are chosen from the predicted distribution (default: the model's)")
+    p.add_argument("--temperature", type=_positive_float, default=None, metavar="T",
+                   help="annealed-mean temperature: lower is more vivid (default: the model's)")
+    p.add_argument("--size", type=_size, default=None, metavar="N",
+                   help="side of the network's input in pixels, at least 32 (default: the model's)")
+    p.add_argument("--model", default=None, metavar="NAME|PATH",
+                   help="'default' (shipped), a .safetensors model file or a training run folder")
+    p.add_argument("--device", choices=DEVICES, default="auto", help="where to run the network (default: auto)")
+    p.add_argument("--hint", dest="hints", action="append", type=_hint, default=[], metavar="X,Y,#RRGGBB[,RADIUS]",
+                   help="colour hint at pixel X,Y of the (upright) input, radius in pixels; repeatable; "
+                        "applied to every input")
+    p.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
+                   help=f"refuse images with more pixels (default {DEFAULT_MAX_PIXELS})")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    return p
+
+
+# --- argument types ------------------------------------------------------------------------------------
+def _decodes():
+    from ..color import DECODES
+    return DECODES
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return v
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return v
+
+
+def _size(text):
+    v = _positive_int(text)
+    if v < 32:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 32")
+    return v
+
+
+def _hint(text):
+    from ..pipeline.hints import parse_hint_arg
+    try:
+        return parse_hint_arg(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+# --- messages ------------------------------------------------------------------------------------------
+class UsageError(Exception):
+    pass
+
+
+def show(name) -> str:
+    """A file name printable on one line (control characters escaped)."""
+    s = str(name)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+
+
+def cause(e: BaseException) -> str:
+    """One line saying why ``e`` happened."""
+    from ..data.images import ImageError
+    from ..pipeline.output import OutputError
+    if isinstance(e, MemoryError):
+        return "out of memory"
+    if isinstance(e, OSError) and not isinstance(e, OutputError) and e.strerror:
+        return e.strerror[:1].lower() + e.strerror[1:]
+    text = str(e).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(e, (ImageError, OutputError, ValueError)) and first:
+        return show(first)
+    return show(f"{type(e).__name__}: {first}" if first else type(e).__name__)
+
+
+# --- planning -------------------------------------------------------------------------------------------
+@dataclass
+class Job:
+    src: Path | None          # None: stdin
+    name: str                 # how messages name the input
+    out: Path | None          # None: stdout
+    fmt: str | None = None    # output format; None: decided from the input (stdin)
+
+
+@dataclass
+class Plan:
+    jobs: list = field(default_factory=list)
+    errors: list = field(default_factory=list)   # (name, cause)
+
+
+def _out_ext(src: Path, ext: str) -> str:
+    from ..pipeline.output import format_for
+    if ext == "same":
+        return src.suffix if format_for(src) else ".png"
+    return "." + ext
+
+
+def _list_folder(root: Path, recursive: bool, skip_dirs: set, skip_siblings: bool, errors: list) -> list[Path]:
+    """Image files (by extension) in ``root``, sorted; hidden files, temporary files and (``skip_siblings``)
+    earlier ``<stem>_color`` outputs of a sibling input are left out. Unreadable folders go to ``errors``."""
+    from ..data.images import IMAGE_EXTENSIONS
+    found = []
+
+    def unreadable(e: OSError):
+        errors.append((show(e.filename if e.filename is not None else root), f"cannot read folder: {cause(e)}"))
+    for folder, dirs, files in os.walk(root, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and os.path.normcase(os.path.abspath(os.path.join(folder, d))) not in skip_dirs)
+        if not recursive:
+            dirs[:] = []
+        imgs = [f for f in files if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS
+                and os.path.isfile(os.path.join(folder, f))]
+        stems = {os.path.splitext(f)[0] for f in imgs}
+        for f in sorted(imgs):
+            stem = os.path.splitext(f)[0]
+            if skip_siblings and stem.endswith("_color") and stem[:-len("_color")] in stems:
+                continue
+            found.append(Path(folder) / f)
+    return found
+
+
+def _has_subfolders(p: Path) -> bool:
+    try:
+        return any(e.is_dir() and not e.name.startswith(".") for e in os.scandir(p))
+    except OSError:
+        return False
+
+
+def plan(args) -> Plan:
+    from ..pipeline.output import EXT_FORMATS, format_for
+    from PIL import Image
+    inputs = list(args.inputs)
+    out = args.out
+    if "-" in inputs:
+        if len(inputs) > 1:
+            raise UsageError("- (stdin) cannot be combined with other inputs")
+        if out is not None and str(out) != "-":
+            if out.is_dir():
+                raise UsageError(f"-o {out}: with - (stdin) give an output file, not a folder")
+            fmt = format_for(out)
+            if fmt is None:
+                raise UsageError(f"-o {out}: cannot write {out.suffix or 'a file without an extension'}; "
+                                 "use .png, .jpg, .webp, .tif or .bmp")
+            return Plan([Job(None, "<stdin>", out, _check_ext(args.ext, fmt, out))])
+        fmt = None if args.ext == "same" else EXT_FORMATS["." + args.ext]
+        return Plan([Job(None, "<stdin>", None, fmt)])
+
+    out_file = None
+    out_dir = None
+    if out is not None:
+        Image.init()
+        suffix = out.suffix.lower()
+        looks_like_file = (not out.is_dir() and not str(args.out).endswith(("/", os.sep))
+                           and (suffix in EXT_FORMATS or suffix in Image.registered_extensions()))
+        if looks_like_file:
+            if len(inputs) != 1 or Path(inputs[0]).is_dir():
+                raise UsageError(f"-o {out}: an output file needs exactly one input file "
+                                 "(give a folder to -o for several)")
+            if format_for(out) is None:
+                raise UsageError(f"-o {out}: cannot write {out.suffix}; use .png, .jpg, .webp, .tif or .bmp")
+            out_file = out
+        else:
+            out_dir = out
+    skip_dirs = {os.path.normcase(os.path.abspath(out_dir))} if out_dir is not None else set()
+
+    result = Plan()
+    seen_src: set = set()
+    seen_out: dict = {}
+    for text in inputs:
+        p = Path(text)
+        if p.is_dir():
+            n_errors = len(result.errors)
+            files = _list_folder(p, args.recursive, skip_dirs, out_dir is None, result.errors)
+            if not files:
+                if len(result.errors) == n_errors:
+                    hint = " (use -r to look in subfolders)" if not args.recursive and _has_subfolders(p) else ""
+                    result.errors.append((show(text), f"no images found{hint}"))
+                continue
+            pairs = [(f, f.parent.relative_to(p)) for f in files]
+        elif os.path.lexists(p):
+            pairs = [(p, Path())]
+        else:
+            result.errors.append((show(text), "no such file or directory"))
+            continue
+        for src, rel in pairs:
+            key = os.path.normcase(os.path.abspath(src))
+            if key in seen_src:
+                continue
+            seen_src.add(key)
+            if out_file is not None:
+                dst = out_file
+                fmt = _check_ext(args.ext, format_for(out_file), out_file)
+            else:
+                ext = _out_ext(src, args.ext)
+                if out_dir is not None:
+                    dst = out_dir / rel / (src.stem + ext)
+                else:
+                    dst = src.with_name(src.stem + "_color" + ext)
+                fmt = format_for(dst)
+            dkey = os.path.normcase(os.path.abspath(dst))
+            if dkey in seen_out:
+                result.errors.append((show(src), f"its output {show(dst)} would also be the output of "
+                                                 f"{seen_out[dkey]}"))
+                continue
+            seen_out[dkey] = show(src)
+            result.jobs.append(Job(src, show(src), dst, fmt))
+    return result
+
+
+def _check_ext(ext: str, fmt: str, out: Path) -> str:
+    from ..pipeline.output import EXT_FORMATS
+    if ext != "same" and EXT_FORMATS["." + ext] != fmt:
+        raise UsageError(f"--ext {ext} conflicts with -o {out}")
+    return fmt
+
+
+# --- work -----------------------------------------------------------------------------------------------
+@dataclass
+class Source:
+    image: object            # PIL image, RGB or RGBA, upright
+    exif: object             # PIL Exif (orientation removed) or None
+    format: str | None       # the decoder's format name
+
+
+def read_source(job: Job, max_pixels: int) -> Source:
+    from ..data.images import ImageError, open_image
+    if job.src is None:
+        data = sys.stdin.buffer.read()
+        if not data:
+            raise ImageError("empty input")
+        stream = io.BytesIO(data)
+        fmt = _peek_format(stream)
+        img = open_image(stream, max_pixels)
+    else:
+        with open(job.src, "rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_size == 0 and stat.S_ISREG(st.st_mode):
+                raise ImageError("empty file")
+            fmt = None
+            img = open_image(f, max_pixels)
+    try:
+        exif = img.getexif()
+    except Exception:
+        exif = None
+    return Source(img, exif, fmt)
+
+
+def _peek_format(stream) -> str | None:
+    from PIL import Image
+    try:
+        with Image.open(stream) as im:
+            return im.format
+    except Exception:
+        return None
+    finally:
+        stream.seek(0)
+
+
+def load_colorizer(model, device: str, max_pixels: int):
+    """The one place the CLI loads a model (tests replace it to share one loaded model)."""
+    from ..pipeline.colorizer import Colorizer
+    return Colorizer.load(model, device=device, max_pixels=max_pixels)
+
+
+class Batch:
+    def __init__(self, args, total: int):
+        from tqdm import tqdm
+        self.args = args
+        self.failed = 0
+        self.done = 0
+        self.skipped = 0
+        self.bar = tqdm(total=total, file=sys.stderr, unit="img", dynamic_ncols=True, leave=False,
+                        disable=True if args.quiet or total <= 1 else None)  # None: only on a terminal
+
+    def fail(self, name: str, why: str) -> None:
+        self.failed += 1
+        msg = f"tinct: {name}: {why}"
+        if self.bar.disable:
+            print(msg, file=sys.stderr, flush=True)
+        else:
+            self.bar.write(msg, file=sys.stderr)
+        self.bar.update(1)
+
+    def ok(self, skipped: bool = False) -> None:
+        if skipped:
+            self.skipped += 1
+        else:
+            self.done += 1
+        self.bar.update(1)
+
+
+def _write(job: Job, out_img, src: Source, overwrite: bool) -> None:
+    from ..pipeline.output import FORMAT_EXT, encode_bytes, save_image
+    if job.out is None:
+        fmt = job.fmt or (src.format if src.format in FORMAT_EXT else "PNG")
+        if fmt == "MPO":
+            fmt = "JPEG"
+        data = encode_bytes(out_img, fmt, src.exif)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    save_image(out_img, job.out, job.fmt, overwrite=overwrite, exif=src.exif)
+
+
+def _precheck(job: Job, args) -> str | None:
+    """-> 'skip', an error cause, or None (go ahead). Cheap checks before any decoding or compute."""
+    from ..pipeline.output import OutputError, ensure_folder
+    if job.out is None:
+        return None
+    if os.path.lexists(job.out):
+        if args.skip_existing:
+            return "skip"
+        if not args.overwrite:
+            return f"{show(job.out)} already exists (use --overwrite to replace it, --skip-existing to skip)"
+    try:
+        ensure_folder(job.out.parent)
+    except OutputError as e:
+        return cause(e)
+    if not os.access(job.out.parent, os.W_OK | os.X_OK):
+        return f"cannot write to folder {show(job.out.parent)}: permission denied"
+    return None
+
+
+def run(args) -> int:
+    from PIL import Image
+
+    from ..pipeline.output import clean_stale_temps
+    try:
+        p = plan(args)
+    except UsageError as e:
+        print(f"tinct: {e}", file=sys.stderr)
+        return 2
+    if any(j.out is None for j in p.jobs) and sys.stdout.isatty():
+        print("tinct: refusing to write image data to a terminal; redirect stdout or give -o FILE", file=sys.stderr)
+        return 2
+    batch = Batch(args, len(p.jobs) + len(p.errors))
+    for name, why in p.errors:
+        batch.fail(name, why)
+
+    todo = []
+    cleaned: set = set()
+    for job in p.jobs:
+        if job.out is not None and job.out.parent not in cleaned:
+            cleaned.add(job.out.parent)
+            clean_stale_temps(job.out.parent)  # left by a killed run
+        why = _precheck(job, args)
+        if why == "skip":
+            batch.ok(skipped=True)
+        elif why:
+            batch.fail(job.name, why)
+        else:
+            todo.append(job)
+
+    old_limit = Image.MAX_IMAGE_PIXELS
+    try:
+        # open_image enforces --max-pixels itself, with a clearer message than Pillow's own bomb check
+        Image.MAX_IMAGE_PIXELS = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # decoders warn about odd metadata; stderr is one line per failed input
+            if todo:
+                colorizer = _load(args)
+                if colorizer is None:
+                    return 2
+                _process(todo, colorizer, args, batch)
+    finally:
+        Image.MAX_IMAGE_PIXELS = old_limit
+        batch.bar.close()
+    total = len(p.jobs) + len(p.errors)
+    if total > 1 and not args.quiet:
+        skipped = f", skipped {batch.skipped} (output exists)" if batch.skipped else ""
+        print(f"colorized {batch.done} of {total} images{skipped}, {batch.failed} failed", file=sys.stderr)
+    return 1 if batch.failed else 0
+
+
+def _load(args):
+    import torch
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("tinct: --device cuda: no CUDA device is available", file=sys.stderr)
+        return None
+    if args.device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        print("tinct: --device mps: no MPS device is available", file=sys.stderr)
+        return None
+    try:
+        return load_colorizer(args.model, args.device, args.max_pixels)
+    except Exception as e:
+        if isinstance(e, FileNotFoundError) and not e.strerror and str(e):
+            msg = show(str(e).splitlines()[0])  # resolve_model_path's own message names the model
+        else:
+            msg = f"cannot load model {show(args.model or 'default')}: {cause(e)}"
+        print(f"tinct: {msg}", file=sys.stderr)
+    return None
+
+
+def _process(jobs: list, colorizer, args, batch: Batch) -> None:
+    """Colorize ``jobs`` in order; with PREFETCH > 0 the next images are decoded and finished results encoded
+    and written in background threads while the network runs."""
+    opts = dict(hints=args.hints or None, decode=args.decode, temperature=args.temperature, size=args.size)
+
+    def compute(job, src):
+        return colorizer.colorize(src.image, **opts)
+
+    if PREFETCH <= 0 or len(jobs) == 1:
+        for job in jobs:
+            try:
+                src = read_source(job, args.max_pixels)
+                out = compute(job, src)
+                _write(job, out, src, args.overwrite)
+            except Exception as e:
+                batch.fail(job.name, cause(e))
+            else:
+                batch.ok()
+        return
+
+    reads: deque = deque()
+    writes: deque = deque()
+    it = iter(jobs)
+
+    def submit_read():
+        job = next(it, None)
+        if job is not None:
+            reads.append((job, readers.submit(read_source, job, args.max_pixels)))
+
+    def finish_write(block: bool):
+        while writes and (block or writes[0][1].done() or len(writes) > MAX_PENDING_WRITES):
+            job, fut = writes.popleft()
+            try:
+                fut.result()
+            except Exception as e:
+                batch.fail(job.name, cause(e))
+            else:
+                batch.ok()
+
+    readers = ThreadPoolExecutor(1, thread_name_prefix="tinct-read")
+    writers = ThreadPoolExecutor(1, thread_name_prefix="tinct-write")
+    try:
+        for _ in range(PREFETCH):
+            submit_read()
+        while reads:
+            job, fut = reads.popleft()
+            submit_read()
+            try:
+                src = fut.result()
+                out = compute(job, src)
+            except Exception as e:
+                batch.fail(job.name, cause(e))
+            else:
+                writes.append((job, writers.submit(_write, job, out, src, args.overwrite)))
+                del src, out
+            finish_write(block=False)
+        finish_write(block=True)
+    finally:
+        for _, f in list(reads) + list(writes):
+            f.cancel()  # on interrupt: queued work is dropped; a write in progress completes (atomically)
+        readers.shutdown(wait=True)
+        writers.shutdown(wait=True)

@@ -1,0 +1,224 @@
+"""Writing result images safely: never a half-written or zero-byte file, never an accidental overwrite.
+
+A file is written under a temporary name in the destination folder (``.tinct-<pid>-<random>.part``: hidden,
+and not an image extension, so folder listings ignore it), flushed and fsynced, then published in one step:
+``os.link`` (fails if the name exists, so nothing is overwritten even by a concurrent writer) or, with
+``overwrite=True``, ``os.replace``. On any error the temporary file is removed. A process killed with SIGKILL
+can leave a temporary file behind but never a partial output; :func:`clean_stale_temps` removes the temporary
+files of processes that are no longer running.
+"""
+from __future__ import annotations
+
+import errno
+import io
+import os
+import re
+import secrets
+from pathlib import Path
+
+from PIL import Image
+
+TEMP_PREFIX = ".tinct-"
+TEMP_SUFFIX = ".part"
+TEMP_RE = re.compile(r"^\.tinct-(\d+)-[0-9a-f]+\.part$")
+
+# Formats tinct writes, by file extension (lower case). Anything else becomes PNG.
+EXT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG", ".webp": "WEBP",
+               ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+FORMAT_EXT = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
+JPEG_QUALITY = 95
+WEBP_QUALITY = 95
+ORIENTATION_TAG = 0x0112
+
+
+class OutputError(Exception):
+    """The result could not be written; the message is one line naming the cause."""
+
+
+class OutputExists(OutputError):
+    """The destination exists and overwriting was not asked for."""
+
+
+def is_temp_name(name: str) -> bool:
+    return TEMP_RE.match(name) is not None
+
+
+def format_for(path) -> str | None:
+    """The format tinct writes for ``path``'s extension, or None if it does not write that extension."""
+    return EXT_FORMATS.get(Path(path).suffix.lower())
+
+
+def prepare_image(img: Image.Image, fmt: str) -> Image.Image:
+    """Make ``img`` (RGB or RGBA) storable as ``fmt``: JPEG has no alpha, so RGBA is flattened onto white."""
+    if fmt == "JPEG" and img.mode == "RGBA":
+        bg = Image.new("RGB", img.size, (255, 255, 255))
+        bg.paste(img, mask=img.getchannel("A"))
+        return bg
+    return img
+
+
+def _save_kwargs(img: Image.Image, fmt: str, exif) -> dict:
+    kw: dict = {}
+    if fmt == "JPEG":
+        kw["quality"] = JPEG_QUALITY
+    elif fmt == "WEBP":
+        kw["quality"] = WEBP_QUALITY
+    elif fmt == "TIFF":
+        kw["compression"] = "tiff_deflate"
+    if exif is not None and fmt in ("JPEG", "PNG", "WEBP"):
+        try:
+            if not isinstance(exif, Image.Exif):  # raw EXIF bytes
+                raw, exif = bytes(exif), Image.Exif()
+                exif.load(raw)
+            if ORIENTATION_TAG in exif:
+                del exif[ORIENTATION_TAG]  # pixels are already upright
+            data = exif.tobytes() if len(exif) else b""
+            if data:
+                kw["exif"] = data
+        except Exception:  # malformed metadata is dropped, never a reason to fail
+            pass
+    return kw
+
+
+def encode(img: Image.Image, fmt: str, stream, exif=None) -> None:
+    """Encode ``img`` as ``fmt`` into a binary stream (alpha flattened for JPEG; no orientation tag)."""
+    img = prepare_image(img, fmt)
+    kw = _save_kwargs(img, fmt, exif)
+    try:
+        img.save(stream, fmt, **kw)
+    except Exception:
+        if "exif" not in kw:
+            raise
+        kw.pop("exif")  # retry without the metadata
+        stream.seek(0)
+        stream.truncate()
+        img.save(stream, fmt, **kw)
+
+
+def encode_bytes(img: Image.Image, fmt: str, exif=None) -> bytes:
+    buf = io.BytesIO()
+    encode(img, fmt, buf, exif)
+    return buf.getvalue()
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _cause(e: OSError) -> str:
+    return e.strerror or str(e) or type(e).__name__
+
+
+def ensure_folder(folder) -> None:
+    """Create ``folder`` (and parents) if missing; raise OutputError with a one-line cause if impossible."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"cannot create folder {folder}: a file of that name exists") from None
+    except OSError as e:
+        raise OutputError(f"cannot create folder {folder}: {_cause(e)}") from None
+    if not folder.is_dir():
+        raise OutputError(f"cannot write to {folder}: not a folder")
+
+
+def write_atomic(path, write, overwrite: bool = False) -> None:
+    """Create ``path`` with ``write(fileobj)`` filling it, atomically: a temporary file in the same folder,
+    fsync, then link (no overwrite) or replace (``overwrite``). Raises OutputExists or OutputError; on any
+    error (or KeyboardInterrupt) nothing is left behind."""
+    path = Path(path)
+    folder = path.parent
+    ensure_folder(folder)
+    if not overwrite and os.path.lexists(path):
+        raise OutputExists(f"{path} already exists (use --overwrite to replace it)")
+    tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as e:
+        raise OutputError(f"cannot write to {folder}: {_cause(e)}") from None
+    try:
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise OutputError(f"cannot write {path}: {_cause(e)}") from None
+        _publish(tmp, path, overwrite)
+    finally:
+        try:
+            os.unlink(tmp)  # after a link (or an error); already gone after a replace
+        except OSError:
+            pass
+    _fsync_dir(folder)
+
+
+def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    exists = OutputExists(f"{path} already exists (use --overwrite to replace it)")
+    if not overwrite:
+        try:
+            os.link(tmp, path)
+            return
+        except FileExistsError:
+            raise exists from None
+        except OSError as e:
+            if e.errno not in _NO_LINK:
+                raise OutputError(f"cannot write {path}: {_cause(e)}") from None
+        # no hard links on this file system: check, then rename (a tiny race, but never a partial file)
+        if os.path.lexists(path):
+            raise exists
+    try:
+        os.replace(tmp, path)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {_cause(e)}") from None
+
+
+_NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}
+
+
+def save_image(img: Image.Image, path, fmt: str | None = None, overwrite: bool = False, exif=None) -> None:
+    """Encode ``img`` as ``fmt`` (default: from the extension) and write it atomically to ``path``."""
+    fmt = fmt or format_for(path)
+    if fmt is None:
+        raise OutputError(f"cannot write {Path(path).suffix or 'files without an extension'}: "
+                          f"use one of {', '.join(sorted(EXT_FORMATS))}")
+    write_atomic(path, lambda f: encode(img, fmt, f, exif), overwrite)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def clean_stale_temps(folder) -> int:
+    """Remove tinct temporary files in ``folder`` left by processes that no longer run. Returns the count."""
+    n = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for e in entries:
+        m = TEMP_RE.match(e.name)
+        if m and not _pid_alive(int(m.group(1))):
+            try:
+                os.unlink(e.path)
+                n += 1
+            except OSError:
+                pass
+    return n

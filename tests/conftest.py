@@ -1,0 +1,65 @@
+"""Shared fixtures. Keep this small: helpers that build data live in tests/helpers.py."""
+from __future__ import annotations
+
+import copy
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def colorizer():
+    """The shipped model, loaded once per session, on the CPU."""
+    from tinct.pipeline.colorizer import Colorizer
+    return Colorizer.load(device="cpu")
+
+
+@dataclass
+class CliResult:
+    rc: int
+    out: bytes   # stdout
+    err: str     # stderr
+
+    def error_lines(self) -> list[str]:
+        return [ln for ln in self.err.splitlines() if ln.startswith("tinct: ")]
+
+
+@pytest.fixture
+def tinct_cli(colorizer, monkeypatch):
+    """Run ``tinct ARGS...`` in-process -> CliResult. The shipped model is shared (loaded once per session)
+    for ``--model default`` on the CPU; other models are loaded for real."""
+    import tinct.cli.colorize as colorize_cmd
+    from tinct.cli.main import main
+
+    real_load = colorize_cmd.load_colorizer
+
+    def load(model, device, max_pixels):
+        if model in (None, "default") and device in ("auto", "cpu"):
+            c = copy.copy(colorizer)
+            c.max_pixels = max_pixels
+            return c
+        return real_load(model, device, max_pixels)
+
+    monkeypatch.setattr(colorize_cmd, "load_colorizer", load)
+
+    def run(*args, stdin: bytes = b"") -> CliResult:
+        out = io.TextIOWrapper(io.BytesIO(), write_through=True)
+        err = io.StringIO()
+        prev = sys.stdin, sys.stdout, sys.stderr
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        monkeypatch.setattr(sys, "stdout", out)
+        monkeypatch.setattr(sys, "stderr", err)
+        try:
+            rc = main([str(a) for a in args])
+        except SystemExit as e:  # argparse usage errors
+            rc = e.code if isinstance(e.code, int) else 2
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = prev
+        return CliResult(rc, out.buffer.getvalue(), err.getvalue())
+
+    return run

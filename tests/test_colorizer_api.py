@@ -1,0 +1,212 @@
+"""The Colorizer object: sizes, lightness, alpha, EXIF orientation, input/output types, hints, offline loading."""
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from helpers import colourful_image
+from tinct.color import rgb_to_lab
+from tinct.model import LoadedModel
+from tinct.model.config import InferenceConfig, ModelConfig
+from tinct.pipeline import Colorizer
+from tinct.pipeline.colorizer import shipped_model_path
+
+
+def lab_of(rgb) -> np.ndarray:
+    """uint8 (H, W, 3|4) or (H, W) -> float32 CIELAB (H, W, 3)."""
+    a = np.asarray(rgb)
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, 2)
+    t = torch.from_numpy(np.array(a[:, :, :3])).permute(2, 0, 1).float() / 255
+    return rgb_to_lab(t).permute(1, 2, 0).numpy()
+
+
+def textured_grey(w: int, h: int, seed: int = 0) -> np.ndarray:
+    """A grey picture with structure (gradient + blobs + noise), uint8 (h, w)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    g = 40 + 150 * (x / max(w - 1, 1)) * 0.6 + 150 * (y / max(h - 1, 1)) * 0.4
+    g += rng.normal(0, 12, (h, w))
+    return np.clip(g, 0, 255).astype(np.uint8)
+
+
+def mean_dl(out, src) -> float:
+    return float(np.abs(lab_of(out)[..., 0] - lab_of(src)[..., 0]).mean())
+
+
+@pytest.mark.parametrize("w,h", [(1, 1), (3, 1000), (1000, 3), (97, 61)])
+def test_size_and_lightness_kept(colorizer, w, h):
+    src = textured_grey(w, h)
+    out = colorizer.colorize(Image.fromarray(src, "L"))
+    assert isinstance(out, Image.Image)
+    assert out.size == (w, h) and out.mode == "RGB"
+    assert mean_dl(np.asarray(out), src) < 1.0
+
+
+def test_large_photo_size_and_lightness(colorizer):
+    w, h = 4000, 3000
+    src = textured_grey(w, h, seed=1)
+    out = np.asarray(colorizer.colorize(Image.fromarray(src, "L")))
+    assert out.shape == (h, w, 3)
+    rows = slice(0, h, 37)  # a sample of rows keeps the check cheap
+    assert mean_dl(out[rows], src[rows]) < 1.0
+
+
+def test_colour_input_is_recoloured_from_its_lightness(colorizer):
+    src = colourful_image(np.random.default_rng(3), 90, 70)
+    out = colorizer.colorize(src)
+    assert out.shape == src.shape and out.dtype == np.uint8
+    assert mean_dl(out, src) < 1.0
+
+
+def test_output_is_coloured(colorizer):
+    """Not just grey back: some pixel gets chroma (any model that colours at all passes)."""
+    out = colorizer.colorize(textured_grey(128, 96))
+    chroma = np.hypot(*np.moveaxis(lab_of(out)[..., 1:], -1, 0))
+    assert chroma.max() > 2.0
+
+
+@pytest.mark.parametrize("shape", [(40, 30), (40, 30, 3), (40, 30, 4)])
+def test_ndarray_in_ndarray_out(colorizer, shape):
+    rng = np.random.default_rng(0)
+    src = rng.integers(0, 256, shape, dtype=np.uint8)
+    out = colorizer.colorize(src)
+    assert isinstance(out, np.ndarray) and out.dtype == np.uint8
+    assert out.shape == (40, 30, 4 if len(shape) == 3 and shape[2] == 4 else 3)
+    if out.shape[2] == 4:
+        np.testing.assert_array_equal(out[..., 3], src[..., 3])
+
+
+def test_pil_and_path_in_pil_out(colorizer, tmp_path):
+    src = Image.fromarray(textured_grey(33, 21), "L")
+    assert isinstance(colorizer.colorize(src), Image.Image)
+    p = tmp_path / "g.png"
+    src.save(p)
+    out = colorizer.colorize(p)
+    assert isinstance(out, Image.Image) and out.size == (33, 21)
+    assert isinstance(colorizer.colorize(str(p)), Image.Image)
+
+
+def test_bad_inputs_raise_clear_errors(colorizer):
+    with pytest.raises(ValueError, match="uint8"):
+        colorizer.colorize(np.zeros((4, 4), np.float32))
+    with pytest.raises(ValueError):
+        colorizer.colorize(np.zeros((4, 4, 2), np.uint8))
+    with pytest.raises(TypeError):
+        colorizer.colorize(12)
+    with pytest.raises(ValueError, match="decode"):
+        colorizer.colorize(np.zeros((4, 4), np.uint8), decode="nonsense")
+
+
+@pytest.mark.parametrize("opts", [dict(decode="mode"), dict(decode="mean"), dict(temperature=1.0), dict(size=64)])
+def test_options_keep_size(colorizer, opts):
+    src = textured_grey(50, 20)
+    out = colorizer.colorize(src, **opts)
+    assert out.shape == (20, 50, 3)
+    assert mean_dl(out, src) < 1.0
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_alpha_kept(colorizer, mode):
+    g = textured_grey(48, 32)
+    alpha = np.tile(np.linspace(0, 255, 48).astype(np.uint8), (32, 1))
+    if mode == "P":
+        img = Image.fromarray(g, "L").convert("P")
+        img.info["transparency"] = int(np.asarray(img)[0, 0])
+        expected = np.where(np.asarray(img) == img.info["transparency"], 0, 255)
+    else:
+        img = Image.fromarray(np.dstack([g, alpha]), "LA").convert(mode)
+        expected = alpha
+    out = colorizer.colorize(img)
+    assert out.mode == "RGBA" and out.size == (48, 32)
+    np.testing.assert_array_equal(np.asarray(out)[..., 3], expected)
+
+
+def test_exif_orientation_applied(colorizer, tmp_path):
+    """Stored 40x20 with a dark top-left quadrant and EXIF Orientation 6 (rotate 90 clockwise to display):
+    the output is 20x40 with the dark quadrant at the top right."""
+    stored = np.full((20, 40), 220, np.uint8)
+    stored[:10, :20] = 20
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    p = tmp_path / "rot.jpg"
+    Image.fromarray(stored, "L").save(p, quality=95, exif=exif)
+    out = colorizer.colorize(p)
+    assert out.size == (20, 40)
+    L = lab_of(np.asarray(out))[..., 0]
+    dark = L[:20, 10:].mean()
+    for other in (L[:20, :10], L[20:, :10], L[20:, 10:]):
+        assert dark < other.mean() - 40
+
+
+class HintFollower(torch.nn.Module):
+    """A stand-in network that predicts exactly the hinted ab where there is a hint and grey elsewhere."""
+
+    def __init__(self, centres):
+        super().__init__()
+        self.register_buffer("centres", centres)
+
+    def forward(self, l, hints=None):
+        n, _, H, W = l.shape
+        if hints is None:
+            hints = l.new_zeros(n, 3, H, W)
+        mask = F.avg_pool2d(hints[:, 2:3], 4)
+        ab = F.avg_pool2d(hints[:, :2] * 110 * hints[:, 2:3], 4) / mask.clamp(min=1e-6)
+        d = (ab.unsqueeze(1) - self.centres.view(1, -1, 2, 1, 1)).pow(2).sum(2)
+        return -d / 20.0
+
+
+def hint_follower() -> Colorizer:
+    from tinct.color import bin_centres
+    c = bin_centres("gamut")
+    q = len(c)
+    return Colorizer(LoadedModel(HintFollower(c), ModelConfig(), InferenceConfig(input_size=128), c,
+                                 torch.full((q,), 1 / q), torch.ones(q)), torch.device("cpu"))
+
+
+def test_hints_reach_the_network_at_the_right_place():
+    """Hint coordinates are (x, y) in input pixels, the colour's chroma is what arrives, the radius is honoured;
+    checked end to end with a network that simply copies its hints."""
+    c = hint_follower()
+    w, h = 160, 80
+    grey = np.full((h, w, 3), 127, np.uint8)  # L of pure red is about 53, as is grey 127
+    red_ab = lab_of(np.array([[[255, 0, 0]]], np.uint8))[0, 0, 1:]
+    out = lab_of(c.colorize(grey, hints=[(120, 20, (255, 0, 0), 8)], decode="mean", temperature=1.0))
+    assert np.linalg.norm(out[20, 120, 1:] - red_ab) < 15       # at the hint: red
+    assert np.linalg.norm(out[60, 40, 1:]) < 5                   # far away: grey
+    assert np.linalg.norm(out[20, 80, 1:]) < 5                   # outside the radius: grey
+    # x and y are not swapped: a hint at (20, 60) colours (x=20, y=60)
+    out2 = lab_of(c.colorize(grey, hints=[(20, 60, (0, 0, 255), 6)], decode="mean", temperature=1.0))
+    blue_ab = lab_of(np.array([[[0, 0, 255]]], np.uint8))[0, 0, 1:]
+    assert np.linalg.norm(out2[60, 20, 1:] - blue_ab) < np.linalg.norm(blue_ab) / 2
+    assert np.linalg.norm(out2[20, 120, 1:]) < 5
+    # hints outside the image are ignored
+    out3 = c.colorize(grey, hints=[(500, 500, (255, 0, 0))], decode="mean")
+    assert np.abs(lab_of(out3)[..., 1:]).max() < 5
+
+
+@pytest.mark.xfail(strict=True, reason="the early shipped checkpoint ignores hints; when the trained weights "
+                                       "land and this passes (XPASS fails the run), remove this marker")
+def test_shipped_model_moves_colour_toward_a_hint(colorizer):
+    grey = np.full((96, 96, 3), 127, np.uint8)
+    red_ab = lab_of(np.array([[[255, 0, 0]]], np.uint8))[0, 0, 1:]
+    free = lab_of(colorizer.colorize(grey))[48, 48, 1:]
+    hinted = lab_of(colorizer.colorize(grey, hints=[(48, 48, (255, 0, 0), 12)]))[48, 48, 1:]
+    before, after = np.linalg.norm(free - red_ab), np.linalg.norm(hinted - red_ab)
+    assert after < 0.6 * before, (before, after)
+
+
+def test_shipped_weights_load_without_network(monkeypatch):
+    def no_network(*a, **k):
+        raise OSError("network access attempted")
+    for name in ("socket", "create_connection", "getaddrinfo"):
+        monkeypatch.setattr(socket, name, no_network)
+    assert shipped_model_path().is_file()
+    c = Colorizer.load(device="cpu")
+    out = c.colorize(np.full((20, 30), 100, np.uint8))
+    assert out.shape == (20, 30, 3)
