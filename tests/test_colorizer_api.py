@@ -190,8 +190,6 @@ def test_hints_reach_the_network_at_the_right_place():
     assert np.abs(lab_of(out3)[..., 1:]).max() < 5
 
 
-@pytest.mark.xfail(strict=True, reason="the early shipped checkpoint ignores hints; when the trained weights "
-                                       "land and this passes (XPASS fails the run), remove this marker")
 def test_shipped_model_moves_colour_toward_a_hint(colorizer):
     grey = np.full((96, 96, 3), 127, np.uint8)
     red_ab = lab_of(np.array([[[255, 0, 0]]], np.uint8))[0, 0, 1:]

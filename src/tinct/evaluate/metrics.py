@@ -4,7 +4,7 @@
   t = 0..150, area under that curve normalized to [0, 1] (reported x 100).
 - Rebalanced AuC: the same with each pixel weighted by 1 / p(bin of its true ab), p the evaluated set's own
   ab distribution over the 257 gamut bins, smoothed with sigma = 5 (rare colours count as much as common ones).
-- PSNR of sRGB in [0, 1], per image, averaged.
+- PSNR of sRGB in [0, 1], per image (capped at 48.13 dB, one 8-bit level RMS), averaged.
 - Colourfulness (Hasler & Suesstrunk 2003) of 0-255 sRGB, per image; its mean and mean |gap| to the truth's.
 """
 from __future__ import annotations
@@ -25,8 +25,13 @@ def colourfulness(rgb: torch.Tensor) -> torch.Tensor:
     return std + 0.3 * mean
 
 
+PSNR_CAP_MSE = (1 / 255) ** 2  # an 8-bit photo cannot be measured closer than one level: PSNR <= 48.13 dB
+
+
 def psnr(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
-    mse = (pred.float() - truth.float()).pow(2).flatten(1).mean(1).clamp(min=1e-10)
+    """Per-image PSNR (dB) of ``(N, C, H, W)`` in [0, 1], capped at 48.13 dB (RMS error of one 8-bit level),
+    so that an exact image (e.g. the grey baseline on an already-grey photo) does not swamp the mean."""
+    mse = (pred.float() - truth.float()).pow(2).flatten(1).mean(1).clamp(min=PSNR_CAP_MSE)
     return 10 * torch.log10(1 / mse)
 
 

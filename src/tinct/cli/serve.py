@@ -1,0 +1,70 @@
+"""``tinct serve``: the web page and HTTP API (FastAPI + uvicorn) around one loaded model."""
+from __future__ import annotations
+
+import ipaddress
+import sys
+
+
+def add_parser(sub):
+    from ..server.app import DEFAULT_MAX_PIXELS, DEFAULT_QUEUE, DEFAULT_WORKERS
+    p = sub.add_parser("serve", help="web page + HTTP API for colorizing photos (binds 127.0.0.1 by default)",
+                       description="Serve a page at / to upload photos, place colour hints and download the "
+                                   "result, and an API at /api/colorize and /api/health.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 exposes it to the network)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--model", default=None, help="model file or run folder (default: the shipped model)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default auto)")
+    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"],
+                   help="inference backend (onnxruntime: CPU, needs tinct[onnx]; default torch)")
+    p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest request body in MiB (default 20)")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                   help=f"largest image in pixels, checked before decoding (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--queue", type=int, default=DEFAULT_QUEUE,
+                   help=f"requests that may wait for a worker; more get 503 (default {DEFAULT_QUEUE})")
+    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                   help=f"colorizations run at once, in threads (default {DEFAULT_WORKERS})")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    return p
+
+
+def run(args) -> int:
+    try:
+        import uvicorn
+
+        from ..server.app import create_app
+    except ModuleNotFoundError as e:
+        print(f"tinct serve: {e.name} is not installed; pip install 'tinct[serve]'", file=sys.stderr)
+        return 2
+    from ..pipeline.colorizer import Colorizer
+
+    if args.max_upload_mb <= 0 or args.max_pixels <= 0 or args.queue < 0 or args.workers < 1:
+        print("tinct serve: --max-upload-mb and --max-pixels must be > 0, --queue >= 0, --workers >= 1",
+              file=sys.stderr)
+        return 2
+    try:
+        extra = {"backend": args.backend} if args.backend != "torch" else {}
+        colorizer = Colorizer.load(args.model, args.device, max_pixels=args.max_pixels, **extra)
+    except (FileNotFoundError, ValueError, OSError, ImportError) as e:
+        print(f"tinct serve: cannot load model: {e}", file=sys.stderr)
+        return 2
+    app = create_app(colorizer, max_upload_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels,
+                     queue_size=args.queue, workers=args.workers, model_name=args.model or "default")
+    if not _is_loopback(args.host):
+        print(f"tinct serve: warning: binding {args.host} makes the server reachable from other machines; "
+              "it has no authentication", file=sys.stderr)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"tinct serve: http://{host}:{args.port}/  (model {args.model or 'default'}, device {colorizer.device})",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_keep_alive=5,
+                server_header=False)
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,408 @@
+"""The web app behind ``tinct serve``: one page at ``/`` and a small JSON/PNG API.
+
+* ``POST /api/colorize`` — multipart form: ``image`` (file), optional ``hints`` (JSON list of
+  ``{"x": .., "y": .., "color": "#rrggbb", "radius": ..}`` in the image's own pixels), ``decode``,
+  ``temperature``, ``size`` -> ``image/png`` of the input's full size.
+* ``GET /api/health`` -> JSON: status, model, device, limits, queue.
+
+Robustness: the request body is capped (``max_upload_bytes``: a declared Content-Length over the cap is
+refused before anything is read, chunked bodies are counted as they stream); images are checked against
+``max_pixels`` before decoding; at most ``workers`` colorizations run at once in worker threads, at most
+``queue_size`` more wait, and anything beyond that gets ``503`` + ``Retry-After`` straight away, before its
+body is read. Every client error is a 4xx with a JSON body ``{"error": "..."}``. The server never opens a
+URL or a path given by a client.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import time
+from importlib import resources
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from PIL import Image
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..data.images import ImageError, open_image
+from ..pipeline.hints import Hint, parse_color
+
+log = logging.getLogger("tinct.server")
+
+DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # 20 MiB per request body
+DEFAULT_MAX_PIXELS = 40_000_000             # 40 MP per image (the library's own default is 100 MP)
+DEFAULT_QUEUE = 4                           # requests that may wait for a worker
+DEFAULT_WORKERS = 1                         # colorizations at once (torch already uses every core for one)
+MAX_HINTS = 512
+MAX_SIZE = 1024                             # largest network input side a client may ask for
+FIELD_LIMIT = 256 * 1024                    # non-file form fields (hints JSON, options)
+PNG_COMPRESS_LEVEL = 3
+
+
+class ClientError(Exception):
+    """A request the server refuses; becomes ``{"error": message}`` with ``status``."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI middleware: refuse request bodies over ``limit`` bytes with 413.
+
+    A Content-Length over the limit is answered at once without reading the body; otherwise the bytes are
+    counted as the app reads them and the read that crosses the limit raises ``ClientError(413)``, so a
+    chunked upload is cut off at the limit too. (uvicorn then discards the rest of the body unread into
+    memory, so the client still receives the 413.)"""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = None
+        for k, v in scope.get("headers", ()):
+            if k == b"content-length":
+                try:
+                    length = int(v)
+                except ValueError:
+                    resp = _error(400, "bad Content-Length header")
+                    return await resp(scope, receive, send)
+                break
+        if length is not None and length > self.limit:
+            resp = _error(413, _too_large_message(length, self.limit))
+            return await resp(scope, receive, send)
+
+        seen = 0
+        limit = self.limit
+
+        async def counting_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise ClientError(413, _too_large_message(None, limit))
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+def _too_large_message(length, limit) -> str:
+    got = f" ({length / 2**20:.1f} MiB)" if length is not None else ""
+    return f"upload too large{got}: the limit is {limit / 2**20:.1f} MiB (tinct serve --max-upload-mb)"
+
+
+class Gate:
+    """Admission control: ``workers`` jobs run at once, ``queue`` more may wait, the rest are refused."""
+
+    def __init__(self, workers: int, queue: int):
+        if workers < 1 or queue < 0:
+            raise ValueError("workers must be >= 1 and queue >= 0")
+        self.workers = workers
+        self.queue = queue
+        self.capacity = workers + queue
+        self.admitted = 0   # requests between admission and their answer (uploading, waiting or running)
+        self.running = 0
+        self.served = 0
+        self.refused = 0
+        self.skipped = 0
+        self.limiter = anyio.CapacityLimiter(workers)
+
+    def try_admit(self) -> bool:
+        # called from the event loop only: no lock needed
+        if self.admitted >= self.capacity:
+            self.refused += 1
+            return False
+        self.admitted += 1
+        return True
+
+    def release(self) -> None:
+        self.admitted -= 1
+
+    async def run(self, fn, *args, request: Request | None = None):
+        async with self.limiter:
+            if request is not None and await _gone(request):
+                # the client gave up while queued (the page aborts superseded requests): skip the work
+                self.skipped += 1
+                raise ClientError(400, "the client disconnected before its turn")
+            self.running += 1
+            try:
+                # a thread from anyio's pool; the CapacityLimiter above bounds how many colorize at once
+                return await anyio.to_thread.run_sync(fn, *args)
+            finally:
+                self.running -= 1
+                self.served += 1
+
+    def snapshot(self) -> dict:
+        return {"workers": self.workers, "queue": self.queue, "admitted": self.admitted, "running": self.running,
+                "served": self.served, "refused_busy": self.refused, "skipped_disconnected": self.skipped}
+
+
+async def _gone(request: Request) -> bool:
+    try:
+        return await request.is_disconnected()
+    except Exception:  # noqa: BLE001 - when in doubt, do the work
+        return False
+
+
+# --- parsing client input ---------------------------------------------------------------------------------
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ClientError(422, f"{what} must be a number, not {json.dumps(value)[:40]}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ClientError(422, f"{what} must be finite")
+    return v
+
+
+def parse_hints(text: str | None) -> list[Hint]:
+    """The ``hints`` form field -> validated Hint list (ClientError 422 on anything malformed)."""
+    if text is None or not text.strip():
+        return []
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ClientError(422, "hints must be a JSON list of {x, y, color[, radius]}") from None
+    if not isinstance(data, list):
+        raise ClientError(422, "hints must be a JSON list of {x, y, color[, radius]}")
+    if len(data) > MAX_HINTS:
+        raise ClientError(422, f"too many hints ({len(data)}); at most {MAX_HINTS}")
+    out = []
+    for i, h in enumerate(data):
+        if not isinstance(h, dict):
+            raise ClientError(422, f"hint {i}: must be an object {{x, y, color[, radius]}}")
+        unknown = set(h) - {"x", "y", "color", "radius"}
+        if unknown:
+            raise ClientError(422, f"hint {i}: unknown key(s) {sorted(unknown)}")
+        if "x" not in h or "y" not in h or "color" not in h:
+            raise ClientError(422, f"hint {i}: needs x, y and color")
+        x, y = _number(h["x"], f"hint {i}: x"), _number(h["y"], f"hint {i}: y")
+        if not isinstance(h["color"], str):
+            raise ClientError(422, f"hint {i}: color must be a string '#rrggbb'")
+        try:
+            rgb = parse_color(h["color"])
+        except ValueError:
+            raise ClientError(422, f"hint {i}: color {h['color'][:20]!r} is not '#rrggbb'") from None
+        radius = None
+        if h.get("radius") is not None:
+            radius = _number(h["radius"], f"hint {i}: radius")
+            if radius < 0:
+                raise ClientError(422, f"hint {i}: radius must be >= 0")
+        out.append(Hint(x, y, rgb, radius))
+    return out
+
+
+def parse_options(form, defaults) -> dict:
+    out = {}
+    decode = form.get("decode")
+    if decode is not None and str(decode).strip():
+        from ..color import DECODES
+        if decode not in DECODES:
+            raise ClientError(422, f"decode must be one of {list(DECODES)}")
+        out["decode"] = decode
+    t = form.get("temperature")
+    if t is not None and str(t).strip():
+        try:
+            tv = float(t)
+        except (TypeError, ValueError):
+            raise ClientError(422, "temperature must be a number") from None
+        if not math.isfinite(tv) or not 0 < tv <= 10:
+            raise ClientError(422, "temperature must be in (0, 10]")
+        out["temperature"] = tv
+    s = form.get("size")
+    if s is not None and str(s).strip():
+        try:
+            sv = int(s)
+        except (TypeError, ValueError):
+            raise ClientError(422, "size must be an integer") from None
+        if not 32 <= sv <= MAX_SIZE:
+            raise ClientError(422, f"size must be in [32, {MAX_SIZE}]")
+        out["size"] = sv
+    return out
+
+
+# --- the app ----------------------------------------------------------------------------------------------
+API_DESCRIPTION = """
+Colorize black-and-white photos, optionally guided by colour hints.
+
+* `POST /api/colorize` (multipart/form-data): `image` (file, required); `hints` (JSON list of
+  `{"x": float, "y": float, "color": "#rrggbb", "radius": float?}`, x/y/radius in the uploaded image's
+  pixels, origin top-left); `decode` (`annealed` | `mode` | `mean`); `temperature` (0-10]; `size`
+  (network input side, 32-1024). Returns `image/png` at the input's full size.
+* `GET /api/health`: JSON with status, model, device, limits and queue state.
+
+Errors are JSON `{"error": "..."}`: 400 bad request/corrupt image, 413 upload or image too large,
+415 not an image / not multipart, 422 bad field, 503 busy (retry after `Retry-After` seconds).
+"""
+
+COLORIZE_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["image"],
+            "properties": {
+                "image": {"type": "string", "format": "binary", "description": "the photo"},
+                "hints": {"type": "string", "description": 'JSON list of {"x", "y", "color": "#rrggbb", "radius"?}',
+                          "example": '[{"x": 120, "y": 80, "color": "#2060ff"}]'},
+                "decode": {"type": "string", "enum": ["annealed", "mode", "mean"]},
+                "temperature": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
+                "size": {"type": "integer", "minimum": 32, "maximum": MAX_SIZE},
+            }}}},
+    },
+    "responses": {
+        "200": {"description": "the colorized photo", "content": {"image/png": {}}},
+        "400": {"description": "bad request or corrupt image"}, "413": {"description": "too large"},
+        "415": {"description": "not an image"}, "422": {"description": "bad field"},
+        "503": {"description": "busy; retry"},
+    },
+}
+
+
+def static_dir():
+    return resources.files("tinct") / "server" / "static"
+
+
+def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+               max_pixels: int = DEFAULT_MAX_PIXELS, queue_size: int = DEFAULT_QUEUE,
+               workers: int = DEFAULT_WORKERS, model_name: str | None = None) -> FastAPI:
+    """Build the app around one ``Colorizer`` (None: load the shipped model now)."""
+    if colorizer is None:
+        from ..pipeline.colorizer import Colorizer
+        colorizer = Colorizer.load(max_pixels=max_pixels)
+        model_name = model_name or "default"
+    # the colorizer refuses images over its own limit too: report the smaller one, and check it up front
+    max_pixels = min(int(max_pixels), int(getattr(colorizer, "max_pixels", max_pixels)))
+    gate = Gate(workers, queue_size)
+
+    app = FastAPI(title="tinct", version=__version__, description=API_DESCRIPTION)
+    app.state.colorizer = colorizer
+    app.state.gate = gate
+    app.state.limits = {"max_upload_bytes": int(max_upload_bytes), "max_pixels": max_pixels,
+                        "max_hints": MAX_HINTS, "max_size": MAX_SIZE}
+    app.add_middleware(BodyLimitMiddleware, limit=int(max_upload_bytes))
+
+    @app.exception_handler(ClientError)
+    async def _client_error(request, exc: ClientError):
+        return _error(exc.status, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request, exc: StarletteHTTPException):
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request, exc: Exception):
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return _error(500, f"internal error ({type(exc).__name__}); see the server log")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request, exc: RequestValidationError):
+        return _error(422, "; ".join(str(e.get("msg", e)) for e in exc.errors())[:500] or "invalid request")
+
+    def work(data: bytes, hints: list[Hint], opts: dict) -> bytes:
+        """Runs in a worker thread: decode, colorize, encode PNG."""
+        try:
+            with Image.open(io.BytesIO(data)) as probe:
+                w, h = probe.size
+        except Image.DecompressionBombError as e:
+            raise ClientError(413, f"image refused: {str(e).splitlines()[0]}") from None
+        except Exception:  # noqa: BLE001 - anything PIL cannot even identify is not an image we take
+            raise ClientError(415, "not an image file (unrecognized format)") from None
+        if w * h > max_pixels:
+            raise ClientError(413, f"image is {w}x{h} = {w * h / 1e6:.1f} MP, over the limit of "
+                                   f"{max_pixels / 1e6:.1f} MP (tinct serve --max-pixels)")
+        try:
+            img = open_image(io.BytesIO(data), max_pixels)
+        except ImageError as e:
+            raise ClientError(400, str(e)) from None
+        try:
+            out = colorizer.colorize(img, hints=hints or None, **opts)
+        except (ValueError, TypeError) as e:  # options or hints the colorizer refuses
+            raise ClientError(422, str(e).splitlines()[0] if str(e) else "invalid request") from None
+        except MemoryError:
+            raise ClientError(413, "image too large to colorize with the memory available") from None
+        buf = io.BytesIO()
+        out.save(buf, "PNG", compress_level=PNG_COMPRESS_LEVEL)
+        return buf.getvalue()
+
+    @app.post("/api/colorize", summary="Colorize one photo (optionally with colour hints) -> PNG",
+              openapi_extra=COLORIZE_OPENAPI, response_class=Response)
+    async def colorize(request: Request):
+        ctype = request.headers.get("content-type", "")
+        if not ctype.lower().startswith("multipart/form-data"):
+            raise ClientError(415, "send multipart/form-data with the photo in a field named 'image'")
+        if not gate.try_admit():
+            return _error(503, f"busy: {gate.capacity} requests in progress; retry shortly",
+                          headers={"Retry-After": "1"})
+        try:
+            t0 = time.perf_counter()
+            try:
+                form = await request.form(max_files=1, max_fields=8, max_part_size=FIELD_LIMIT)
+            except (ClientError, StarletteHTTPException):
+                raise
+            except Exception as e:  # noqa: BLE001 - a body the multipart parser chokes on is the client's
+                raise ClientError(400, f"malformed multipart body: {type(e).__name__}") from None
+            try:
+                upload = form.get("image")
+                if upload is None:
+                    raise ClientError(422, "missing form field 'image' (the photo)")
+                if isinstance(upload, str) or not hasattr(upload, "read"):
+                    raise ClientError(422, "field 'image' must be a file upload")
+                hints_field = form.get("hints")
+                if hints_field is not None and not isinstance(hints_field, str):
+                    raise ClientError(422, "field 'hints' must be text (JSON), not a file")
+                hints = parse_hints(hints_field)
+                opts = parse_options(form, colorizer.defaults)
+                data = await upload.read()
+            finally:
+                await form.close()
+            if not data:
+                raise ClientError(400, "the uploaded image is empty")
+            # (also lets the server notice a later disconnect: uvicorn may pause reading after a big body)
+            if await _gone(request):
+                raise ClientError(400, "the client disconnected")
+            png = await gate.run(work, data, hints, opts, request=request)
+            return Response(png, media_type="image/png",
+                            headers={"Cache-Control": "no-store",
+                                     "X-Tinct-Seconds": f"{time.perf_counter() - t0:.3f}"})
+        finally:
+            gate.release()
+
+    @app.get("/api/health", summary="Server status, model and limits")
+    async def health():
+        m = colorizer.model
+        backend = "onnxruntime" if type(m.net).__name__ == "OnnxNetwork" else "torch"
+        return {
+            "status": "ok",
+            "version": __version__,
+            "model": {"name": model_name, "arch": m.model_config.arch, "grid": m.model_config.grid,
+                      "hints": bool(m.model_config.hints), "input_size": colorizer.defaults.size,
+                      "decode": colorizer.defaults.decode, "temperature": colorizer.defaults.temperature},
+            "device": str(colorizer.device),
+            "backend": backend,
+            "limits": app.state.limits,
+            "queue": gate.snapshot(),
+        }
+
+    static = static_dir()
+
+    @app.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(str(static / "index.html"), media_type="text/html",
+                            headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    return app
