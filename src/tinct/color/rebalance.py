@@ -31,7 +31,10 @@ def smooth_prior(counts: torch.Tensor, centres: torch.Tensor, sigma: float = 5.0
 
 def rebalance_weights(prior: torch.Tensor, lam: float = 0.5, power: float = 1.0) -> torch.Tensor:
     """Per-bin weights ``(Q,)`` with E_prior[w] = 1."""
+    if not 0 <= lam <= 1:
+        raise ValueError(f"rebalance lambda must be in [0, 1], not {lam}")
     q = prior.numel()
-    w = ((1 - lam) * prior.double() + lam / q) ** (-power)
+    # clamped: with lam = 0, bins the prior never saw (p = 0) would get w = inf and make every weight NaN
+    w = ((1 - lam) * prior.double() + lam / q).clamp(min=1e-12) ** (-power)
     w = w / (prior.double() * w).sum()
     return w.float()

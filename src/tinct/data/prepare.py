@@ -11,10 +11,12 @@ fixed-size records with one ``pread`` each (no JPEG decode per step, random acce
 the process's RSS). Each image is resized (short side -> S) and centre-cropped to S x S.
 
 Shards are a pure function of the sorted input list, so an interrupted run, rerun, skips finished shards
-(each written to a temporary name and renamed) and produces the same bytes as an uninterrupted one.
+(each written to a temporary name and renamed) and produces the same bytes as an uninterrupted one. A finished
+shard is reused only when its record says it was made from the same inputs at the same size.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -86,12 +88,26 @@ def _chroma_p99(arr: np.ndarray) -> float:
     return float(torch.quantile(lab[1:].pow(2).sum(0).sqrt().flatten(), 0.99))
 
 
+def _shard_key(items: list[Item], size: int) -> str:
+    """What a shard is made of (stored size, input paths, labels): a finished shard is reused only if it matches."""
+    h = hashlib.sha256(str(size).encode())
+    for it in items:
+        h.update(f"\0{it.path}\0{it.label}".encode())
+    return h.hexdigest()[:16]
+
+
 def _write_shard(job) -> dict:
     out, name, items, size = job
     final = Path(out) / f"{name}.u8"
     meta_path = Path(out) / f"{name}.json"
+    key = _shard_key(items, size)
     if final.exists() and meta_path.exists():
-        return json.loads(meta_path.read_text())
+        try:
+            meta = json.loads(meta_path.read_text())
+        except ValueError:
+            meta = {}
+        if meta.get("key") == key and final.stat().st_size == meta["count"] * size * size * 3:
+            return meta
     records, labels, skipped = [], [], []
     for it in items:
         try:
@@ -105,7 +121,7 @@ def _write_shard(job) -> dict:
         f.write(data.tobytes())
         f.flush()
         os.fsync(f.fileno())
-    meta = {"name": name, "count": len(records), "labels": labels, "skipped": skipped}
+    meta = {"name": name, "count": len(records), "labels": labels, "skipped": skipped, "key": key}
     tmp_meta = meta_path.with_name(meta_path.name + ".tmp")
     tmp_meta.write_text(json.dumps(meta))
     os.replace(tmp, final)
@@ -141,6 +157,9 @@ def prepare(sources: list[Path], out: Path, size: int = 128, shard_size: int = 1
     tmp = out / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=1))
     os.replace(tmp, out / "manifest.json")
+    for split in splits:  # temporary files an interrupted run left behind
+        for stale in out.glob(f"{split}-*.tmp"):
+            stale.unlink(missing_ok=True)
     return manifest
 
 
