@@ -6,7 +6,7 @@ import sys
 
 
 def add_parser(sub):
-    from ..server.app import DEFAULT_MAX_PIXELS, DEFAULT_QUEUE, DEFAULT_WORKERS
+    from ..server.limits import DEFAULT_MAX_PIXELS, DEFAULT_QUEUE, DEFAULT_WORKERS
     p = sub.add_parser("serve", help="web page + HTTP API for colorizing photos (binds 127.0.0.1 by default)",
                        description="Serve a page at / to upload photos, place colour hints and download the "
                                    "result, and an API at /api/colorize and /api/health.")

@@ -35,10 +35,7 @@ from ..pipeline.hints import Hint, parse_color
 
 log = logging.getLogger("tinct.server")
 
-DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # 20 MiB per request body
-DEFAULT_MAX_PIXELS = 40_000_000             # 40 MP per image (the library's own default is 100 MP)
-DEFAULT_QUEUE = 4                           # requests that may wait for a worker
-DEFAULT_WORKERS = 1                         # colorizations at once (torch already uses every core for one)
+from .limits import DEFAULT_MAX_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_QUEUE, DEFAULT_WORKERS  # noqa: E402
 MAX_HINTS = 512
 MAX_SIZE = 1024                             # largest network input side a client may ask for
 FIELD_LIMIT = 256 * 1024                    # non-file form fields (hints JSON, options)
