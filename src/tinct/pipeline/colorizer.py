@@ -26,6 +26,7 @@ from .hints import as_hints, render_hints
 
 SHIPPED_MODEL = "default"
 BAND_PIXELS = 1 << 20  # full-resolution work is done ~1 MP at a time
+CHANNELS_LAST_CPU = True  # run the network's weights channels_last on CPU (measured faster: BENCHMARKS.md)
 
 
 def shipped_model_path() -> Path:
@@ -78,6 +79,8 @@ class Colorizer:
         self.model = loaded
         self.device = device
         self.net = loaded.net.to(device).eval()
+        if device.type == "cpu" and CHANNELS_LAST_CPU and isinstance(self.net, torch.nn.Module):
+            self.net.to(memory_format=torch.channels_last)  # oneDNN convs: faster on CPU (BENCHMARKS.md)
         self.centres = loaded.centres.to(device)
         self.log_w = loaded.weights.clamp(min=1e-12).log().to(device)
         self.max_pixels = max_pixels
