@@ -130,3 +130,23 @@ def test_cli_export(tmp_path, capsys):
     assert read_metadata(out)["format"] == "tinct-onnx-1"
     assert main(["export", "--onnx", str(tmp_path / "nope" / "m.onnx")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+@need_photos
+def test_cpu_fast_path_matches_network_as_trained(loaded):
+    """Colorizer's CPU network (BatchNorm folded, channels_last; issue 5) decodes to the same ab as the network
+    as trained, with and without hints, and leaves the loaded network untouched."""
+    from tinct.pipeline.fast_net import prepare_for_cpu
+    before = {k: v.clone() for k, v in loaded.net.state_dict().items()}
+    fast = prepare_for_cpu(loaded.net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.encoder.modules())
+    l = torch.cat([photo_l(p, (192, 256)) for p in PHOTOS])
+    hints = torch.zeros(2, 3, 192, 256)
+    hints[0, 0, 20:40, 20:40], hints[0, 2, 20:40, 20:40] = -0.5, 1.0
+    with torch.inference_mode():
+        for h in (None, hints):
+            ab_ref = decode(loaded.net.eval()(l, h), loaded.centres)
+            ab_fast = decode(fast(l, h), loaded.centres)
+            assert (ab_ref - ab_fast).abs().max() <= 1e-2
+    after = loaded.net.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
