@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ..device import resolve_device
 from ..color import DECODES, decode
 from ..data.images import DEFAULT_MAX_PIXELS, open_image, to_rgb
 from ..model import LoadedModel, load_model_file
@@ -46,14 +47,6 @@ def resolve_model_path(model: str | Path | None) -> Path:
     return p
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return torch.device(name)
 
 
 def network_grid(width: int, height: int, size: int) -> tuple[int, int]:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..device import resolve_device
 from ..color import bin_centres, decode, encode_soft, histogram, lab_to_rgb, rebalance_weights, rgb_to_lab, smooth_prior
 from ..data.augment import random_resized_crop, simulate_hints
 from ..data.shards import ShardDataset
@@ -32,14 +33,6 @@ class TrainingError(RuntimeError):
     pass
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return torch.device(name)
 
 
 def split_indices(n: int, holdout: int) -> tuple[np.ndarray, np.ndarray]:
