@@ -108,7 +108,7 @@ def main(argv=None) -> int:
                 bd_size = f"{w}×{h}"
             photo.unlink()
     print(f"\n## peak RSS (target for 6000×4000: ≤ {TARGET_MB} MB)\n")
-    print(C.table(rows))
+    print(C.table(rows, ["run", "peak RSS MB", "wall s", "ok", "≤ target"]))
     if breakdown:
         print(f"\n## per-stage peak RSS, {bd_size}, one process\n")
         print(C.table(breakdown))

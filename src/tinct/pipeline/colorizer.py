@@ -83,17 +83,23 @@ class Colorizer:
 
     @classmethod
     def load(cls, model: str | Path | None = None, device: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS,
-             backend: str = "torch"):
+             backend: str = "torch", compile: bool = False):
         """Load a model file (None = the shipped model). No network access.
 
         ``backend``: ``torch`` (default) or ``onnxruntime`` (CPU; needs ``pip install 'tinct[onnx]'``; ``model``
-        may then also be a ``.onnx`` file from ``tinct export --onnx``; ``device`` is ignored)."""
+        may then also be a ``.onnx`` file from ``tinct export --onnx``; ``device`` is ignored).
+        ``compile``: wrap the torch network in ``torch.compile`` (opt-in: ~0.9x the time per image once compiled,
+        but the first images wait 10-60 s for compilation, again for each new input shape; for long-lived
+        processes only; BENCHMARKS.md)."""
         if backend == "onnxruntime":
             from .onnx_backend import load_onnx_model
             return cls(load_onnx_model(resolve_model_path(model)), torch.device("cpu"), max_pixels)
         if backend != "torch":
             raise ValueError(f"backend must be 'torch' or 'onnxruntime', not {backend!r}")
-        return cls(load_model_file(resolve_model_path(model)), resolve_device(device), max_pixels)
+        col = cls(load_model_file(resolve_model_path(model)), resolve_device(device), max_pixels)
+        if compile:
+            col.net = torch.compile(col.net)
+        return col
 
     def options(self, decode=None, temperature=None, size=None, rebalance_correction=None) -> Options:
         o = replace(self.defaults, **{k: v for k, v in dict(decode=decode, temperature=temperature, size=size,
