@@ -46,7 +46,7 @@ def kind_of(mod) -> str | None:
     if isinstance(mod, nn.Conv2d):
         k = mod.kernel_size[0]
         if mod.groups > 1 and mod.groups == mod.in_channels:
-            return f"depthwise conv (3×3, 5×5)"
+            return "depthwise conv (3×3, 5×5)"
         if k == 1:
             return "pointwise conv 1×1"
         return "dense conv k×k (stem, decoder, head)"

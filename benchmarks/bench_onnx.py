@@ -2,13 +2,17 @@
 
 Rows: ``tinct export --onnx`` work in-process (export + ``onnx.checker``), the file's size, creating an ONNX Runtime
 session from the file, ``Colorizer.load(FILE, backend="onnxruntime")`` vs ``Colorizer.load()`` (torch), then
-``colorize`` of a 512x512 JPEG with each backend (round-robin; ratio to torch) and the max |delta ab| / max |delta
-RGB| between the two backends on real photos from the shared data folder (2 old photos, 2 wallpapers).
+``colorize`` of a 512x512 JPEG with each backend (round-robin; ratio to torch), the max |delta ab| / max |delta
+RGB| between the two backends on real photos from the shared data folder (2 old photos, 2 wallpapers), and whole
+``tinct colorize FOLDER`` processes (a folder of 512x512 JPEGs) with ``--backend torch``, ``--backend onnxruntime
+--model FILE.onnx`` and ``--backend onnxruntime`` (shipped .safetensors, exported at start-up), round-robin.
 
     python benchmarks/bench_onnx.py [--json out.json] [--repeats 7]
 """
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +29,6 @@ def main(argv=None) -> int:
     m = C.setup(args)
 
     import numpy as np
-    import torch
     from tinct.export.onnx import DEFAULT_OPSET, export_onnx
     from tinct.model import load_model_file
     from tinct.pipeline.colorizer import Colorizer, shipped_model_path
@@ -81,9 +84,32 @@ def main(argv=None) -> int:
                          "value": dab, "unit": "CIELAB"})
             rows.append({"what": "max ΔRGB of the final images, same photos", "value": float(drgb),
                          "unit": "8-bit levels"})
+        rows += cli_folder_rows(d, f, 4 if args.quick else 24, side, args.repeats)
     print(C.table(rows, ["what", "value", "unit", "× torch"]))
     C.write_json(args.json, {"benchmark": "onnx", "machine": m, "quick": args.quick, "opset": opset, "rows": rows})
     return 0
+
+
+def cli_folder_rows(d: Path, onnx_file: Path, n: int, side: int, repeats: int) -> list[dict]:
+    """Whole ``tinct colorize FOLDER -o OUT`` processes (start-up, model load, n photos), round-robin."""
+    src = d / "folder"
+    src.mkdir()
+    for i in range(n):
+        C.make_photo(src / f"p{i:03d}.jpg", side, side)
+    tinct = [sys.executable, "-m", "tinct.cli.main", "colorize", str(src), "-q", "--overwrite"]
+    variants = {"torch": ["--backend", "torch"],
+                "onnxruntime, .onnx file": ["--backend", "onnxruntime", "--model", str(onnx_file)],
+                "onnxruntime, .safetensors (exported at start-up)": ["--backend", "onnxruntime"]}
+
+    def run(extra):
+        out = d / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run(tinct + ["-o", str(out)] + extra, check=True)
+
+    t = C.interleaved({k: (lambda e=e: run(e)) for k, e in variants.items()}, max(3, repeats // 2), warmup=1)
+    ref = t["torch"]["median"]
+    return [{"what": f"tinct colorize of a folder of {n} {side}² JPEGs, --backend {k}", "value": v["median"],
+             "unit": "s", "× torch": v["median"] / ref} for k, v in t.items()]
 
 
 if __name__ == "__main__":

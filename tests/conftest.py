@@ -38,12 +38,12 @@ def tinct_cli(colorizer, monkeypatch):
 
     real_load = colorize_cmd.load_colorizer
 
-    def load(model, device, max_pixels):
-        if model in (None, "default") and device in ("auto", "cpu"):
+    def load(model, device, max_pixels, backend="torch"):
+        if model in (None, "default") and device in ("auto", "cpu") and backend == "torch":
             c = copy.copy(colorizer)
             c.max_pixels = max_pixels
             return c
-        return real_load(model, device, max_pixels)
+        return real_load(model, device, max_pixels, backend)
 
     monkeypatch.setattr(colorize_cmd, "load_colorizer", load)
 

@@ -120,3 +120,37 @@ def tiny_train_args(data, out, steps: int = 6, **extra) -> list[str]:
     for k, v in opts.items():
         args += [k, v]
     return args + flags
+
+
+def hint_follower(max_pixels: int | None = None):
+    """A Colorizer around a stand-in network that predicts exactly the hinted ab where there is a hint and grey
+    elsewhere (decode: mean, T = 1), so the hint plumbing (CLI/API/page -> Hint -> network) can be checked exactly
+    whatever the shipped weights do."""
+    import torch
+    import torch.nn.functional as F
+
+    from tinct.color import bin_centres
+    from tinct.model import LoadedModel
+    from tinct.model.config import InferenceConfig, ModelConfig
+    from tinct.pipeline.colorizer import Colorizer
+
+    class HintFollower(torch.nn.Module):
+        def __init__(self, centres):
+            super().__init__()
+            self.register_buffer("centres", centres)
+
+        def forward(self, l, hints=None):
+            n, _, H, W = l.shape
+            if hints is None:
+                hints = l.new_zeros(n, 3, H, W)
+            mask = F.avg_pool2d(hints[:, 2:3], 4)
+            ab = F.avg_pool2d(hints[:, :2] * 110 * hints[:, 2:3], 4) / mask.clamp(min=1e-6)
+            return -(ab.unsqueeze(1) - self.centres.view(1, -1, 2, 1, 1)).pow(2).sum(2) / 20.0
+
+    c = bin_centres("gamut")
+    q = len(c)
+    loaded = LoadedModel(HintFollower(c), ModelConfig(), InferenceConfig(input_size=128, decode="mean",
+                                                                         temperature=1.0),
+                         c, torch.full((q,), 1 / q), torch.ones(q))
+    extra = {} if max_pixels is None else {"max_pixels": max_pixels}
+    return Colorizer(loaded, torch.device("cpu"), **extra)

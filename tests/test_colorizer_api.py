@@ -6,13 +6,10 @@ import socket
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
-from helpers import colourful_image
+from helpers import colourful_image, hint_follower
 from tinct.color import rgb_to_lab
-from tinct.model import LoadedModel
-from tinct.model.config import InferenceConfig, ModelConfig
 from tinct.pipeline import Colorizer
 from tinct.pipeline.colorizer import shipped_model_path
 
@@ -142,31 +139,6 @@ def test_exif_orientation_applied(colorizer, tmp_path):
     dark = L[:20, 10:].mean()
     for other in (L[:20, :10], L[20:, :10], L[20:, 10:]):
         assert dark < other.mean() - 40
-
-
-class HintFollower(torch.nn.Module):
-    """A stand-in network that predicts exactly the hinted ab where there is a hint and grey elsewhere."""
-
-    def __init__(self, centres):
-        super().__init__()
-        self.register_buffer("centres", centres)
-
-    def forward(self, l, hints=None):
-        n, _, H, W = l.shape
-        if hints is None:
-            hints = l.new_zeros(n, 3, H, W)
-        mask = F.avg_pool2d(hints[:, 2:3], 4)
-        ab = F.avg_pool2d(hints[:, :2] * 110 * hints[:, 2:3], 4) / mask.clamp(min=1e-6)
-        d = (ab.unsqueeze(1) - self.centres.view(1, -1, 2, 1, 1)).pow(2).sum(2)
-        return -d / 20.0
-
-
-def hint_follower() -> Colorizer:
-    from tinct.color import bin_centres
-    c = bin_centres("gamut")
-    q = len(c)
-    return Colorizer(LoadedModel(HintFollower(c), ModelConfig(), InferenceConfig(input_size=128), c,
-                                 torch.full((q,), 1 / q), torch.ones(q)), torch.device("cpu"))
 
 
 def test_hints_reach_the_network_at_the_right_place():

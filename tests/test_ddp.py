@@ -69,7 +69,8 @@ def labelled_data(tmp_path_factory):
 
 def test_torchrun_two_processes_with_scene_labels(labelled_data, tmp_path):
     run = tmp_path / "run"
-    r = torchrun(helpers.tiny_train_args(labelled_data, run, 4, holdout=2, val_images=2, ckpt_every=2))
+    r = torchrun(helpers.tiny_train_args(labelled_data, run, 4, holdout=2, val_images=2, ckpt_every=2,
+                                         scene_weight=0.1))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "step 4: rebalanced AuC" in r.stdout
     ck = load_checkpoint(run)

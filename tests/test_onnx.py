@@ -14,7 +14,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from tinct.color import decode, rgb_to_lab  # noqa: E402
-from tinct.export import read_metadata, to_onnx_bytes  # noqa: E402
+from tinct.export import read_metadata  # noqa: E402
 from tinct.model import load_model_file  # noqa: E402
 from tinct.pipeline.colorizer import Colorizer, shipped_model_path  # noqa: E402
 from tinct.pipeline.onnx_backend import OnnxNetwork, load_onnx_model  # noqa: E402
@@ -150,3 +150,29 @@ def test_cpu_fast_path_matches_network_as_trained(loaded):
             assert (ab_ref - ab_fast).abs().max() <= 1e-2
     after = loaded.net.state_dict()
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+@need_photos
+def test_cli_colorize_with_onnxruntime_backend(onnx_file, tinct_cli, tmp_path):
+    src = tmp_path / "old.jpg"
+    Image.open(PHOTOS[0]).convert("L").resize((200, 150)).save(src)
+    r_torch = tinct_cli("colorize", src, "-o", tmp_path / "torch.png", "-q")
+    r_ort = tinct_cli("colorize", src, "-o", tmp_path / "ort.png", "-q",
+                      "--backend", "onnxruntime", "--model", onnx_file)
+    assert r_torch.rc == 0 and r_ort.rc == 0, r_ort.err
+    a = np.asarray(Image.open(tmp_path / "torch.png"), dtype=np.int16)
+    b = np.asarray(Image.open(tmp_path / "ort.png"), dtype=np.int16)
+    assert a.shape == b.shape == (150, 200, 3)
+    assert np.abs(a - b).max() <= 2
+    assert np.abs(b[..., 0] - b[..., 2]).mean() > 1  # it is coloured, not grey
+
+
+def test_cli_onnxruntime_backend_refuses_gpu_and_missing_package(tinct_cli, tmp_path, monkeypatch):
+    src = tmp_path / "g.png"
+    Image.new("L", (64, 48), 128).save(src)
+    r = tinct_cli("colorize", src, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--device", "cuda")
+    assert r.rc == 2 and "onnxruntime runs on the CPU" in r.err and not (tmp_path / "o.png").exists()
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    r = tinct_cli("colorize", src, "-o", tmp_path / "o.png", "--backend", "onnxruntime")
+    assert r.rc == 2 and len(r.error_lines()) == 1 and "pip install" in r.err
+    assert not (tmp_path / "o.png").exists()

@@ -15,7 +15,6 @@ import zlib
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 pytest.importorskip("fastapi")
@@ -24,10 +23,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's "use httpx2" deprecation notice
     from fastapi.testclient import TestClient
 
-from tinct.color import bin_centres, rgb_to_lab  # noqa: E402
-from tinct.model import LoadedModel  # noqa: E402
-from tinct.model.config import InferenceConfig, ModelConfig  # noqa: E402
-from tinct.pipeline.colorizer import Colorizer  # noqa: E402
+from helpers import hint_follower  # noqa: E402
+from tinct.color import rgb_to_lab  # noqa: E402
 from tinct.server.app import create_app, parse_hints  # noqa: E402
 
 UPLOAD_LIMIT = 256 * 1024
@@ -81,32 +78,6 @@ def assert_json_error(resp, statuses) -> str:
     return body["error"]
 
 
-class HintFollower(torch.nn.Module):
-    """A stand-in network that predicts exactly the hinted ab where there is a hint and grey elsewhere, so the
-    hint plumbing (page/API -> Hint -> network) can be checked exactly whatever the shipped weights do."""
-
-    def __init__(self, centres):
-        super().__init__()
-        self.register_buffer("centres", centres)
-
-    def forward(self, l, hints=None):
-        n, _, H, W = l.shape
-        if hints is None:
-            hints = l.new_zeros(n, 3, H, W)
-        mask = F.avg_pool2d(hints[:, 2:3], 4)
-        ab = F.avg_pool2d(hints[:, :2] * 110 * hints[:, 2:3], 4) / mask.clamp(min=1e-6)
-        return -(ab.unsqueeze(1) - self.centres.view(1, -1, 2, 1, 1)).pow(2).sum(2) / 20.0
-
-
-def hint_follower(max_pixels: int = PIXEL_LIMIT) -> Colorizer:
-    c = bin_centres("gamut")
-    q = len(c)
-    loaded = LoadedModel(HintFollower(c), ModelConfig(), InferenceConfig(input_size=128, decode="mean",
-                                                                         temperature=1.0),
-                         c, torch.full((q,), 1 / q), torch.ones(q))
-    return Colorizer(loaded, torch.device("cpu"), max_pixels)
-
-
 @pytest.fixture(scope="module")
 def client(colorizer):
     app = create_app(colorizer, max_upload_bytes=UPLOAD_LIMIT, max_pixels=PIXEL_LIMIT, queue_size=4, workers=1)
@@ -116,7 +87,7 @@ def client(colorizer):
 
 @pytest.fixture(scope="module")
 def follower_client():
-    app = create_app(hint_follower(), max_upload_bytes=UPLOAD_LIMIT, max_pixels=PIXEL_LIMIT)
+    app = create_app(hint_follower(PIXEL_LIMIT), max_upload_bytes=UPLOAD_LIMIT, max_pixels=PIXEL_LIMIT)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
@@ -427,7 +398,7 @@ class Blocking:
 
 
 def test_full_queue_answers_503_and_recovers():
-    blocking = Blocking(hint_follower())
+    blocking = Blocking(hint_follower(PIXEL_LIMIT))
     app = create_app(blocking, max_upload_bytes=UPLOAD_LIMIT, max_pixels=PIXEL_LIMIT, queue_size=1, workers=1)
     results = {}
     with TestClient(app, raise_server_exceptions=False) as c:
@@ -482,7 +453,7 @@ def test_requests_abandoned_while_queued_are_skipped(tmp_path):
 
     import httpx
     import uvicorn
-    blocking = Blocking(hint_follower())
+    blocking = Blocking(hint_follower(PIXEL_LIMIT))
     app = create_app(blocking, max_upload_bytes=UPLOAD_LIMIT, max_pixels=PIXEL_LIMIT, queue_size=4, workers=1)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

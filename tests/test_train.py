@@ -106,7 +106,9 @@ def test_run_outputs(data, tmp_path, capsys):
 
 
 def test_scene_labels_train_a_scene_head(labelled_data, tmp_path):
-    run = train_cli(labelled_data, tmp_path / "run", steps=3, holdout=3, val_images=3)
+    plain = load_checkpoint(train_cli(labelled_data, tmp_path / "plain", steps=1, holdout=3, val_images=3))
+    assert plain["config"]["model"]["num_classes"] == 0 and not any(k.startswith("scene.") for k in plain["model"])
+    run = train_cli(labelled_data, tmp_path / "run", steps=3, holdout=3, val_images=3, scene_weight=0.1)
     ck = load_checkpoint(run)
     assert ck["config"]["model"]["num_classes"] == 3
     assert ck["model"]["scene.weight"].shape[0] == 3
@@ -298,3 +300,31 @@ def test_sigkill_at_random_moments_then_resume_finishes(data, tmp_path):
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     assert_same_state(want, final_state(run))
     tinct.Colorizer.load(run, device="cpu")
+
+
+def test_plot_compares_runs_on_images_seen(data, tmp_path, capsys):
+    from PIL import Image
+
+    from tinct.train import plot
+    a = train_cli(data, tmp_path / "a", steps=4, val_every=2)
+    b = train_cli(data, tmp_path / "b", steps=4, val_every=2, batch_size=2)
+    s = plot.read_scalars(a)
+    assert [t for t, _ in s["train/loss_per_image"]] == [1, 2, 3, 4]
+    assert [t for t, _ in s["val/auc_rebalanced"]] == [2, 4] and "val_grey/auc_rebalanced" in s
+    out = tmp_path / "curves.png"
+    assert plot.main([str(a), str(b), "-o", str(out), "--labels", "a,b", "--x", "images", "--smooth", "0.5",
+                      "--xmax", "10"]) == 0
+    assert Image.open(out).size == (1170, 585)
+    with pytest.raises(SystemExit):
+        plot.main([str(a), "-o", str(out), "--labels", "a,b"])
+    with pytest.raises(SystemExit):
+        plot.main([str(tmp_path), "-o", str(out)])
+    assert "not a training run" in capsys.readouterr().err
+
+
+def test_ema_is_debiased_and_follows_the_data():
+    from tinct.train.plot import ema
+    assert ema([3.0, 3.0, 3.0], 0.9) == pytest.approx([3.0, 3.0, 3.0])   # no pull towards 0 at the start
+    assert ema([1.0, 2.0], 0.0) == [1.0, 2.0]
+    sm = ema([0.0] * 50 + [1.0] * 50, 0.8)
+    assert sm[49] == pytest.approx(0) and 0.9 < sm[-1] < 1 and sm == sorted(sm)

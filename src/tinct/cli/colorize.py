@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+BACKENDS = ("torch", "onnxruntime")
 EXTS = ("same", "png", "jpg", "webp")
 PREFETCH = 2        # images decoded ahead of the one being colorized (0: no background threads)
 MAX_PENDING_WRITES = 2
@@ -65,6 +66,10 @@ def add_parser(sub):
     p.add_argument("--model", default=None, metavar="NAME|PATH",
                    help="'default' (shipped), a .safetensors model file or a training run folder")
     p.add_argument("--device", choices=DEVICES, default="auto", help="where to run the network (default: auto)")
+    p.add_argument("--backend", choices=BACKENDS, default="torch",
+                   help="network runtime: torch (default) or onnxruntime (CPU only, needs tinct[onnx]; 0.68x the "
+                        "network time, but a .safetensors model is first exported, ~0.6 s: pass a .onnx file from "
+                        "'tinct export --onnx' to skip that; BENCHMARKS.md)")
     p.add_argument("--hint", dest="hints", action="append", type=_hint, default=[], metavar="X,Y,#RRGGBB[,RADIUS]",
                    help="colour hint at pixel X,Y of the (upright) input, radius in pixels; repeatable; "
                         "applied to every input")
@@ -324,10 +329,10 @@ def _peek_format(stream) -> str | None:
         stream.seek(0)
 
 
-def load_colorizer(model, device: str, max_pixels: int):
+def load_colorizer(model, device: str, max_pixels: int, backend: str = "torch"):
     """The one place the CLI loads a model (tests replace it to share one loaded model)."""
     from ..pipeline.colorizer import Colorizer
-    return Colorizer.load(model, device=device, max_pixels=max_pixels)
+    return Colorizer.load(model, device=device, max_pixels=max_pixels, backend=backend)
 
 
 class Batch:
@@ -442,6 +447,9 @@ def run(args) -> int:
 
 def _load(args):
     import torch
+    if args.backend == "onnxruntime" and args.device not in ("auto", "cpu"):
+        print(f"tinct: --backend onnxruntime runs on the CPU; it cannot use --device {args.device}", file=sys.stderr)
+        return None
     if args.device == "cuda" and not torch.cuda.is_available():
         print("tinct: --device cuda: no CUDA device is available", file=sys.stderr)
         return None
@@ -449,7 +457,7 @@ def _load(args):
         print("tinct: --device mps: no MPS device is available", file=sys.stderr)
         return None
     try:
-        return load_colorizer(args.model, args.device, args.max_pixels)
+        return load_colorizer(args.model, args.device, args.max_pixels, args.backend)
     except Exception as e:
         if isinstance(e, FileNotFoundError) and not e.strerror and str(e):
             msg = show(str(e).splitlines()[0])  # resolve_model_path's own message names the model

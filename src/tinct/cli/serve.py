@@ -6,6 +6,7 @@ import sys
 
 
 def add_parser(sub):
+    from .colorize import BACKENDS, DEVICES
     from ..server.limits import DEFAULT_MAX_PIXELS, DEFAULT_QUEUE, DEFAULT_WORKERS
     p = sub.add_parser("serve", help="web page + HTTP API for colorizing photos (binds 127.0.0.1 by default)",
                        description="Serve a page at / to upload photos, place colour hints and download the "
@@ -14,8 +15,8 @@ def add_parser(sub):
                    help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 exposes it to the network)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--model", default=None, help="model file or run folder (default: the shipped model)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default auto)")
-    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"],
+    p.add_argument("--device", default="auto", choices=DEVICES, help="where to run the network (default auto)")
+    p.add_argument("--backend", default="torch", choices=BACKENDS,
                    help="inference backend (onnxruntime: CPU, needs tinct[onnx]; default torch)")
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest request body in MiB (default 20)")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,

@@ -64,6 +64,17 @@ def pick(rows, psnr_margin: float, cf_range) -> dict | None:
     return max(ok, key=lambda r: r["auc_rb_gain"]) if ok else None
 
 
+def _size_to_store(rows, best: dict, current: int) -> int:
+    """The network size to write: the pick's, unless the model's current size scored exactly the same at the
+    same (T, beta) -- as when the held-out images are smaller than both sizes and are never enlarged, so the
+    held-out data says nothing about which size suits larger photos."""
+    for r in rows:
+        if (r["size"] == current and r["temperature"] == best["temperature"] and r["correction"] == best["correction"]
+                and all(r[k] == best[k] for k in ("auc_rb_gain", "psnr_gap", "colourfulness_ratio"))):
+            return current
+    return best["size"]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tinct.evaluate.tune", description=__doc__.split("\n\n")[0])
     p.add_argument("run", type=Path)
@@ -88,7 +99,8 @@ def main(argv=None) -> int:
     print(f"pick: size {best['size']}, T {best['temperature']}, beta {best['correction']}")
     if args.write:
         m = load_model_file(args.run / MODEL_FILE)
-        m.inference.input_size, m.inference.temperature = best["size"], best["temperature"]
+        m.inference.input_size = _size_to_store(rows, best, m.inference.input_size)
+        m.inference.temperature = best["temperature"]
         m.inference.rebalance_correction = best["correction"]
         save_model_file(args.run / MODEL_FILE, m.net, m.model_config, m.inference, m.prior, m.weights)
         print(f"wrote {asdict(m.inference)} into {args.run / MODEL_FILE}")

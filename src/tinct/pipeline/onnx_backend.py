@@ -13,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-BACKENDS = ("torch", "onnxruntime")
-
 
 def _require_ort():
     try:

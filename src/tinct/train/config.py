@@ -36,7 +36,8 @@ class TrainConfig:
     rebalance_power: float = 1.0    # 1 = the paper, 0 = no rebalancing (the seed's plain -log p)
     prior_images: int = 2000        # images sampled to estimate the ab prior
     hint_p_none: float = 0.5        # fraction of images trained without hints (the automatic colorizer)
-    scene_weight: float = 0.1       # weight of the scene-category loss when labels exist (0 = off)
+    scene_weight: float = 0.0       # weight of a scene-category loss when labels exist (0 = no scene head;
+                                    # 0.1 in the shipped run: it did not help, MODEL.md "Scene-head ablation")
     holdout: int = 500              # training images held out (never trained on) for validation and tuning
     # logging
     log_every: int = 25
