@@ -69,9 +69,9 @@ def add_parser(sub):
                    help="'default' (shipped), a .safetensors model file or a training run folder")
     p.add_argument("--device", choices=DEVICES, default="auto", help="where to run the network (default: auto)")
     p.add_argument("--backend", choices=BACKENDS, default="torch",
-                   help="network runtime: torch (default) or onnxruntime (CPU only, needs tinct[onnx]; 0.68x the "
-                        "network time, but a .safetensors model is first exported, ~0.6 s: pass a .onnx file from "
-                        "'tinct export --onnx' to skip that; BENCHMARKS.md)")
+                   help="network runtime: torch (default) or onnxruntime (CPU only, needs tinct[onnx]; about 0.9x "
+                        "the time per photo, but a .safetensors model is first exported, ~0.6 s: pass a .onnx file "
+                        "from 'tinct export --onnx' to skip that; BENCHMARKS.md)")
     p.add_argument("--hint", dest="hints", action="append", type=_hint, default=[], metavar="X,Y,#RRGGBB[,RADIUS]",
                    help="colour hint at pixel X,Y of the (upright) input, radius in pixels; repeatable; "
                         "applied to every input")
