@@ -25,7 +25,8 @@ with warnings.catch_warnings():
 
 from helpers import hint_follower  # noqa: E402
 from tinct.color import rgb_to_lab  # noqa: E402
-from tinct.server.app import create_app, parse_hints  # noqa: E402
+from tinct.server.app import create_app  # noqa: E402
+from tinct.server.forms import parse_hints  # noqa: E402
 
 UPLOAD_LIMIT = 256 * 1024
 PIXEL_LIMIT = 1_000_000

@@ -15,224 +15,31 @@ URL or a path given by a client.
 from __future__ import annotations
 
 import io
-import json
 import logging
-import math
 import time
 from importlib import resources
 
-import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..data.images import ImageError, open_image
-from ..pipeline.hints import Hint, parse_color
+from ..pipeline.hints import Hint
+from .admission import BodyLimitMiddleware, Gate, client_gone
+from .errors import ClientError, error_response
+from .forms import MAX_HINTS, MAX_SIZE, parse_hints, parse_options
+from .limits import DEFAULT_MAX_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_QUEUE, DEFAULT_WORKERS
 
 log = logging.getLogger("tinct.server")
 
-from .limits import DEFAULT_MAX_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_QUEUE, DEFAULT_WORKERS  # noqa: E402
-MAX_HINTS = 512
-MAX_SIZE = 1024                             # largest network input side a client may ask for
 FIELD_LIMIT = 256 * 1024                    # non-file form fields (hints JSON, options)
 PNG_COMPRESS_LEVEL = 3
 
 
-class ClientError(Exception):
-    """A request the server refuses; becomes ``{"error": message}`` with ``status``."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
-
-
-class BodyLimitMiddleware:
-    """Pure ASGI middleware: refuse request bodies over ``limit`` bytes with 413.
-
-    A Content-Length over the limit is answered at once without reading the body; otherwise the bytes are
-    counted as the app reads them and the read that crosses the limit raises ``ClientError(413)``, so a
-    chunked upload is cut off at the limit too. (uvicorn then discards the rest of the body unread into
-    memory, so the client still receives the 413.)"""
-
-    def __init__(self, app, limit: int):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = None
-        for k, v in scope.get("headers", ()):
-            if k == b"content-length":
-                try:
-                    length = int(v)
-                except ValueError:
-                    resp = _error(400, "bad Content-Length header")
-                    return await resp(scope, receive, send)
-                break
-        if length is not None and length > self.limit:
-            resp = _error(413, _too_large_message(length, self.limit))
-            return await resp(scope, receive, send)
-
-        seen = 0
-        limit = self.limit
-
-        async def counting_receive():
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise ClientError(413, _too_large_message(None, limit))
-            return message
-
-        await self.app(scope, counting_receive, send)
-
-
-def _too_large_message(length, limit) -> str:
-    got = f" ({length / 2**20:.1f} MiB)" if length is not None else ""
-    return f"upload too large{got}: the limit is {limit / 2**20:.1f} MiB (tinct serve --max-upload-mb)"
-
-
-class Gate:
-    """Admission control: ``workers`` jobs run at once, ``queue`` more may wait, the rest are refused."""
-
-    def __init__(self, workers: int, queue: int):
-        if workers < 1 or queue < 0:
-            raise ValueError("workers must be >= 1 and queue >= 0")
-        self.workers = workers
-        self.queue = queue
-        self.capacity = workers + queue
-        self.admitted = 0   # requests between admission and their answer (uploading, waiting or running)
-        self.running = 0
-        self.served = 0
-        self.refused = 0
-        self.skipped = 0
-        self.limiter = anyio.CapacityLimiter(workers)
-
-    def try_admit(self) -> bool:
-        # called from the event loop only: no lock needed
-        if self.admitted >= self.capacity:
-            self.refused += 1
-            return False
-        self.admitted += 1
-        return True
-
-    def release(self) -> None:
-        self.admitted -= 1
-
-    async def run(self, fn, *args, request: Request | None = None):
-        async with self.limiter:
-            if request is not None and await _gone(request):
-                # the client gave up while queued (the page aborts superseded requests): skip the work
-                self.skipped += 1
-                raise ClientError(400, "the client disconnected before its turn")
-            self.running += 1
-            try:
-                # a thread from anyio's pool; the CapacityLimiter above bounds how many colorize at once
-                return await anyio.to_thread.run_sync(fn, *args)
-            finally:
-                self.running -= 1
-                self.served += 1
-
-    def snapshot(self) -> dict:
-        return {"workers": self.workers, "queue": self.queue, "admitted": self.admitted, "running": self.running,
-                "served": self.served, "refused_busy": self.refused, "skipped_disconnected": self.skipped}
-
-
-async def _gone(request: Request) -> bool:
-    try:
-        return await request.is_disconnected()
-    except Exception:  # noqa: BLE001 - when in doubt, do the work
-        return False
-
-
-# --- parsing client input ---------------------------------------------------------------------------------
-def _number(value, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ClientError(422, f"{what} must be a number, not {json.dumps(value)[:40]}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ClientError(422, f"{what} must be finite")
-    return v
-
-
-def parse_hints(text: str | None) -> list[Hint]:
-    """The ``hints`` form field -> validated Hint list (ClientError 422 on anything malformed)."""
-    if text is None or not text.strip():
-        return []
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        raise ClientError(422, "hints must be a JSON list of {x, y, color[, radius]}") from None
-    if not isinstance(data, list):
-        raise ClientError(422, "hints must be a JSON list of {x, y, color[, radius]}")
-    if len(data) > MAX_HINTS:
-        raise ClientError(422, f"too many hints ({len(data)}); at most {MAX_HINTS}")
-    out = []
-    for i, h in enumerate(data):
-        if not isinstance(h, dict):
-            raise ClientError(422, f"hint {i}: must be an object {{x, y, color[, radius]}}")
-        unknown = set(h) - {"x", "y", "color", "radius"}
-        if unknown:
-            raise ClientError(422, f"hint {i}: unknown key(s) {sorted(unknown)}")
-        if "x" not in h or "y" not in h or "color" not in h:
-            raise ClientError(422, f"hint {i}: needs x, y and color")
-        x, y = _number(h["x"], f"hint {i}: x"), _number(h["y"], f"hint {i}: y")
-        if not isinstance(h["color"], str):
-            raise ClientError(422, f"hint {i}: color must be a string '#rrggbb'")
-        try:
-            rgb = parse_color(h["color"])
-        except ValueError:
-            raise ClientError(422, f"hint {i}: color {h['color'][:20]!r} is not '#rrggbb'") from None
-        radius = None
-        if h.get("radius") is not None:
-            radius = _number(h["radius"], f"hint {i}: radius")
-            if radius < 0:
-                raise ClientError(422, f"hint {i}: radius must be >= 0")
-        out.append(Hint(x, y, rgb, radius))
-    return out
-
-
-def parse_options(form, defaults) -> dict:
-    out = {}
-    decode = form.get("decode")
-    if decode is not None and str(decode).strip():
-        from ..color import DECODES
-        if decode not in DECODES:
-            raise ClientError(422, f"decode must be one of {list(DECODES)}")
-        out["decode"] = decode
-    t = form.get("temperature")
-    if t is not None and str(t).strip():
-        try:
-            tv = float(t)
-        except (TypeError, ValueError):
-            raise ClientError(422, "temperature must be a number") from None
-        if not math.isfinite(tv) or not 0 < tv <= 10:
-            raise ClientError(422, "temperature must be in (0, 10]")
-        out["temperature"] = tv
-    s = form.get("size")
-    if s is not None and str(s).strip():
-        try:
-            sv = int(s)
-        except (TypeError, ValueError):
-            raise ClientError(422, "size must be an integer") from None
-        if not 32 <= sv <= MAX_SIZE:
-            raise ClientError(422, f"size must be in [32, {MAX_SIZE}]")
-        out["size"] = sv
-    return out
-
-
-# --- the app ----------------------------------------------------------------------------------------------
 API_DESCRIPTION = """
 Colorize black-and-white photos, optionally guided by colour hints.
 
@@ -294,20 +101,20 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
 
     @app.exception_handler(ClientError)
     async def _client_error(request, exc: ClientError):
-        return _error(exc.status, exc.message)
+        return error_response(exc.status, exc.message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc: StarletteHTTPException):
-        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        return error_response(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _internal_error(request, exc: Exception):
         log.exception("internal error on %s %s", request.method, request.url.path)
-        return _error(500, f"internal error ({type(exc).__name__}); see the server log")
+        return error_response(500, f"internal error ({type(exc).__name__}); see the server log")
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request, exc: RequestValidationError):
-        return _error(422, "; ".join(str(e.get("msg", e)) for e in exc.errors())[:500] or "invalid request")
+        return error_response(422, "; ".join(str(e.get("msg", e)) for e in exc.errors())[:500] or "invalid request")
 
     def work(data: bytes, hints: list[Hint], opts: dict) -> bytes:
         """Runs in a worker thread: decode, colorize, encode PNG."""
@@ -342,7 +149,7 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         if not ctype.lower().startswith("multipart/form-data"):
             raise ClientError(415, "send multipart/form-data with the photo in a field named 'image'")
         if not gate.try_admit():
-            return _error(503, f"busy: {gate.capacity} requests in progress; retry shortly",
+            return error_response(503, f"busy: {gate.capacity} requests in progress; retry shortly",
                           headers={"Retry-After": "1"})
         try:
             t0 = time.perf_counter()
@@ -369,7 +176,7 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
             if not data:
                 raise ClientError(400, "the uploaded image is empty")
             # (also lets the server notice a later disconnect: uvicorn may pause reading after a big body)
-            if await _gone(request):
+            if await client_gone(request):
                 raise ClientError(400, "the client disconnected")
             png = await gate.run(work, data, hints, opts, request=request)
             return Response(png, media_type="image/png",
