@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 
-class Autocast:
-    """Wrap a network so that its forward runs under bf16 autocast and returns fp32 logits."""
+class Wrapper:
+    """A network wrapped for ``Colorizer``: ``.to``/``.eval`` are no-ops, subclasses change ``__call__``."""
 
     def __init__(self, net):
         self.net = net
@@ -37,6 +37,10 @@ class Autocast:
 
     def eval(self):
         return self
+
+
+class Autocast(Wrapper):
+    """Run the forward under bf16 autocast and return fp32 logits."""
 
     def __call__(self, l, hints=None):
         import torch
@@ -44,17 +48,8 @@ class Autocast:
             return self.net(l, hints).float()
 
 
-class ChannelsLastInput:
+class ChannelsLastInput(Wrapper):
     """Feed the network channels_last inputs (the weights are converted separately)."""
-
-    def __init__(self, net):
-        self.net = net
-
-    def to(self, *a, **k):
-        return self
-
-    def eval(self):
-        return self
 
     def __call__(self, l, hints=None):
         import torch

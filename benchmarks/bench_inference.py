@@ -15,7 +15,6 @@ Test photos are black-and-white wallpapers from the shared data folder resized (
 """
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import shutil
@@ -132,17 +131,9 @@ def main(argv=None) -> int:
         wallpapers = sorted((C.SHARED_DATA / "wallpapers").glob("*.jpg")) or [None]
         for i in range(n_batch):
             C.make_photo(src / f"img_{i:03d}.jpg", main_side, main_side, source=wallpapers[i % len(wallpapers)])
-        have_cli = importlib.util.find_spec("tinct.cli.colorize") is not None
         tinct_exe = shutil.which("tinct") or str(Path(sys.executable).with_name("tinct"))
-        if have_cli:
-            cmd = [tinct_exe, "colorize", str(src), "-o"]
-            how = "CLI: tinct colorize DIR -o OUT"
-        else:  # the CLI subcommand is not there yet: same work through the API in a fresh process
-            code = ("import sys; from pathlib import Path; from tinct.pipeline import Colorizer; "
-                    "c = Colorizer.load(device='cpu'); o = Path(sys.argv[2]); o.mkdir(exist_ok=True)\n"
-                    "for f in sorted(Path(sys.argv[1]).glob('*.jpg')): c.colorize(f).save(o / (f.stem + '.png'))")
-            cmd = [sys.executable, "-c", code, str(src)]
-            how = "fresh process, Python API (tinct colorize CLI not available yet)"
+        cmd = [tinct_exe, "colorize", str(src), "-o"]
+        how = "CLI: tinct colorize DIR -o OUT"
         brep = args.batch_repeats or args.repeats
         runs = []
         for i in range(brep + 1):
@@ -177,7 +168,7 @@ def main(argv=None) -> int:
                       "ms/image": C.ms(api["median"] / n_batch), "ms/image × ref": api["median"] / n_batch / ref3})
         print(f"\n## folder of {n_batch} {main_side}² JPEGs (reference {C.ms(ref3):.1f} ms)\n")
         print(C.table(rows3))
-        results["folder"] = {"rows": rows3, "reference_s": ref3, "cli": have_cli}
+        results["folder"] = {"rows": rows3, "reference_s": ref3}
 
     C.write_json(args.json, results)
     return 0

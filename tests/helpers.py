@@ -154,3 +154,21 @@ def hint_follower(max_pixels: int | None = None):
                          c, torch.full((q,), 1 / q), torch.ones(q))
     extra = {} if max_pixels is None else {"max_pixels": max_pixels}
     return Colorizer(loaded, torch.device("cpu"), **extra)
+
+
+def multipart(fields: dict, boundary: str = "tinctboundary") -> tuple[bytes, str]:
+    """A multipart/form-data body from {name: (filename or None, bytes)} -> (body, Content-Type)."""
+    parts = []
+    for name, (filename, data) in fields.items():
+        disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        parts.append(f"--{boundary}\r\nContent-Disposition: {disp}\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def make_labelled_dataset(root, n_per_class: int, n_val: int) -> Path:
+    """A tiny MiniPlaces-layout tree (3 labelled classes, 40 px) prepared into 32-px shards of 8: root/data."""
+    from tinct.data.prepare import prepare
+    root = Path(root)
+    mp = make_miniplaces(root / "mp", n_per_class=n_per_class, n_val=n_val, size=40)
+    prepare([mp], root / "data", size=32, shard_size=8, workers=1, progress=False)
+    return root / "data"

@@ -60,11 +60,7 @@ def torchrun(args, timeout=600):
 
 @pytest.fixture(scope="module")
 def labelled_data(tmp_path_factory):
-    from tinct.data.prepare import prepare
-    tmp = tmp_path_factory.mktemp("ddp-data")
-    root = helpers.make_miniplaces(tmp / "mp", n_per_class=6, n_val=2, size=40)
-    prepare([root], tmp / "data", size=32, shard_size=8, workers=1, progress=False)
-    return tmp / "data"
+    return helpers.make_labelled_dataset(tmp_path_factory.mktemp("ddp-data"), n_per_class=6, n_val=2)
 
 
 def test_torchrun_two_processes_with_scene_labels(labelled_data, tmp_path):

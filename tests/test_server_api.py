@@ -23,7 +23,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's "use httpx2" deprecation notice
     from fastapi.testclient import TestClient
 
-from helpers import hint_follower  # noqa: E402
+from helpers import hint_follower, multipart  # noqa: E402
 from tinct.color import rgb_to_lab  # noqa: E402
 from tinct.server.app import create_app  # noqa: E402
 from tinct.server.forms import parse_hints  # noqa: E402
@@ -264,14 +264,6 @@ def test_upload_limit_message_names_the_option(client):
 def test_pixel_limit_message_names_the_option(client):
     msg = assert_json_error(post(client, BAD_UPLOADS["too many pixels"][0]), {413})
     assert "--max-pixels" in msg and "1200x1000" in msg
-
-
-def multipart(fields: dict, boundary: str = "tinctboundary") -> tuple[bytes, str]:
-    parts = []
-    for name, (filename, data) in fields.items():
-        disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
-        parts.append(f"--{boundary}\r\nContent-Disposition: {disp}\r\n\r\n".encode() + data + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def test_chunked_upload_over_the_limit_is_cut_off(client):

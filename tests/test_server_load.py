@@ -23,7 +23,7 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from helpers import python, subprocess_env  # noqa: E402
+from helpers import multipart, python, subprocess_env  # noqa: E402
 
 N_REQUESTS = 300
 CONCURRENCY = 16
@@ -92,14 +92,6 @@ def encode(arr, fmt="PNG") -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, fmt)
     return buf.getvalue()
-
-
-def multipart(fields: dict, boundary: str = "loadtestboundary") -> tuple[bytes, str]:
-    parts = []
-    for name, (filename, data) in fields.items():
-        disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
-        parts.append(f"--{boundary}\r\nContent-Disposition: {disp}\r\n\r\n".encode() + data + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 BIG = b"\xff\xd8\xff\xe0" + bytes(int(UPLOAD_LIMIT * 1.2))

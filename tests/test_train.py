@@ -25,11 +25,7 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def labelled_data(tmp_path_factory):
-    from tinct.data.prepare import prepare
-    tmp = tmp_path_factory.mktemp("train-mp")
-    root = helpers.make_miniplaces(tmp / "mp", n_per_class=5, n_val=3, size=40)
-    prepare([root], tmp / "data", size=32, shard_size=8, workers=1, progress=False)
-    return tmp / "data"
+    return helpers.make_labelled_dataset(tmp_path_factory.mktemp("train-mp"), n_per_class=5, n_val=3)
 
 
 def train_cli(data, out, steps=6, expect=0, **extra):
