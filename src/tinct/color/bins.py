@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import torch
 
+from .nearest import nearest_bins
+
 from .lab import _KAPPA, _RGB_FROM_XYZ, _WHITE_D65
 
 GRIDS = ("gamut", "grid18")
@@ -73,7 +75,9 @@ def encode_soft(ab: torch.Tensor, centres: torch.Tensor, k: int = 5, sigma: floa
     Returns ``(index, weight)``, each ``(N, k, H, W)``; weights sum to 1 over ``k``. Sparse on purpose:
     the loss gathers ``k`` log-probabilities instead of materializing ``Q`` target channels.
     """
-    d2, idx = _sq_dist(ab, centres).topk(k, dim=1, largest=False)
+    if ab.shape[1] != 2:
+        raise ValueError(f"expected ab (N, 2, H, W), got {tuple(ab.shape)}")
+    d2, idx = nearest_bins(ab, centres, k)        # a lookup of candidate bins, not a search over all Q
     w = torch.softmax(-d2 / (2 * sigma ** 2), dim=1)
     return idx, w
 

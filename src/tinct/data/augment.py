@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 HINT_PATCH_SIZES = (1, 3, 5, 7)
+HINT_SCALE = 110.0      # hint channels carry ab / HINT_SCALE
 
 
 def random_resized_crop(rgb: torch.Tensor, out: int, g: torch.Generator, scale=(0.45, 1.0), ratio=(3 / 4, 4 / 3),
@@ -32,11 +33,15 @@ def random_resized_crop(rgb: torch.Tensor, out: int, g: torch.Generator, scale=(
 
 
 def simulate_hints(ab: torch.Tensor, g: torch.Generator, p_none: float = 0.5, mean_points: float = 8.0,
-                   max_points: int = 24) -> torch.Tensor:
+                   max_points: int = 24, patch_sizes=HINT_PATCH_SIZES) -> torch.Tensor:
     """Hints like a user's, drawn from the truth ``ab`` ``(N, 2, H, W)`` -> ``(N, 3, H, W)`` = (a/110, b/110, mask).
 
     Per image: no hints with probability ``p_none``, else a geometric number of points (mean ``mean_points``,
-    as Zhang et al. 2017), each a square patch of side 1-7 px holding the patch's mean true colour.
+    as Zhang et al. 2017), each a square patch (side drawn from ``patch_sizes``, odd) holding the patch's mean
+    true colour (pixels inside the image only); overlapping patches average.
+
+    Every random draw comes from ``g`` on the CPU and every choice is made there; ``ab``'s device only gathers
+    and scatters (no host synchronisation), so the result is the same on any device for the same ``g``.
     """
     n, _, h, w = ab.shape
     u = torch.rand(n, generator=g).clamp(min=1e-6)
@@ -44,28 +49,28 @@ def simulate_hints(ab: torch.Tensor, g: torch.Generator, p_none: float = 0.5, me
     counts = torch.where(torch.rand(n, generator=g) < p_none, torch.zeros_like(counts), counts)
     ys = torch.randint(0, h, (n, max_points), generator=g)
     xs = torch.randint(0, w, (n, max_points), generator=g)
-    sizes = torch.randint(0, len(HINT_PATCH_SIZES), (n, max_points), generator=g)
+    sizes = torch.randint(0, len(patch_sizes), (n, max_points), generator=g)
     active = torch.arange(max_points).view(1, -1) < counts.view(-1, 1)
-    hint_ab = torch.zeros_like(ab)
-    mask = torch.zeros(n, 1, h, w, dtype=ab.dtype, device=ab.device)
-    batch_idx = torch.arange(n).view(-1, 1).expand(n, max_points)
-    for si, s in enumerate(HINT_PATCH_SIZES):
-        sel = active & (sizes == si)
-        if not sel.any():
-            continue
-        mean_ab = F.avg_pool2d(ab, s, 1, s // 2, count_include_pad=False) if s > 1 else ab
-        b, y, x = batch_idx[sel], ys[sel], xs[sel]
-        centre = torch.zeros(n, 1, h, w, dtype=ab.dtype, device=ab.device)
-        centre[b, 0, y, x] = 1.0
-        val = torch.zeros_like(ab)
-        val[b, :, y, x] = mean_ab[b, :, y, x]
-        if s > 1:  # spread each centre over its patch; overlapping patches average
-            k = torch.ones(1, 1, s, s, dtype=ab.dtype, device=ab.device)
-            cover = F.conv2d(centre, k, padding=s // 2)
-            val = F.conv2d(val, k.expand(2, 1, s, s), padding=s // 2, groups=2)
-            centre = cover
-        hint_ab += val
-        mask += centre
-    filled = mask > 0
-    hint_ab = torch.where(filled, hint_ab / mask.clamp(min=1), torch.zeros_like(hint_ab))
-    return torch.cat([hint_ab / 110.0, filled.to(ab.dtype)], 1)
+    b = torch.arange(n).view(-1, 1).expand(n, max_points)[active]
+    y, x = ys[active], xs[active]
+    r = (torch.tensor(patch_sizes)[sizes[active]] // 2).view(-1, 1)
+    # every pixel of every patch: (points, P) with P = largest patch's area; cells outside a patch or the image off
+    reach = max(patch_sizes) // 2
+    off = torch.arange(-reach, reach + 1)
+    dy, dx = off.repeat_interleave(len(off)).view(1, -1), off.repeat(len(off)).view(1, -1)
+    py, px = y.view(-1, 1) + dy, x.view(-1, 1) + dx
+    inside = (dy.abs() <= r) & (dx.abs() <= r) & (py >= 0) & (py < h) & (px >= 0) & (px < w)
+    flat = (b.view(-1, 1) * (h * w) + py.clamp(0, h - 1) * w + px.clamp(0, w - 1))
+    dev = ab.device
+    flat, inside_d = flat.to(dev, non_blocking=True), inside.to(dev, non_blocking=True)
+    pix = ab.permute(0, 2, 3, 1).reshape(-1, 2)                           # (N*H*W, 2)
+    wt = inside_d.to(ab.dtype).unsqueeze(-1)
+    mean_ab = (pix[flat] * wt).sum(1) / wt.sum(1).clamp(min=1)            # (points, 2)
+    total = torch.zeros(n * h * w, 2, dtype=ab.dtype, device=dev)
+    cover = torch.zeros(n * h * w, dtype=ab.dtype, device=dev)
+    total.index_put_((flat.flatten(),), (mean_ab.unsqueeze(1) * wt).reshape(-1, 2), accumulate=True)
+    cover.index_put_((flat.flatten(),), wt.flatten(), accumulate=True)
+    filled = cover > 0
+    hint_ab = torch.where(filled.unsqueeze(1), total / cover.clamp(min=1).unsqueeze(1), torch.zeros_like(total))
+    hint_ab = hint_ab.view(n, h, w, 2).permute(0, 3, 1, 2)
+    return torch.cat([hint_ab / HINT_SCALE, filled.view(n, 1, h, w).to(ab.dtype)], 1)

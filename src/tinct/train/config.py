@@ -36,6 +36,8 @@ class TrainConfig:
     rebalance_power: float = 1.0    # 1 = the paper, 0 = no rebalancing (the seed's plain -log p)
     prior_images: int = 2000        # images sampled to estimate the ab prior
     hint_p_none: float = 0.5        # fraction of images trained without hints (the automatic colorizer)
+    hint_mean_points: float = 8.0   # mean of the geometric number of hint points per hinted image
+    hint_max_patch: int = 7         # hint patches are squares of odd side 1..hint_max_patch (Zhang et al. 2017: 9)
     scene_weight: float = 0.0       # weight of a scene-category loss when labels exist (0 = no scene head;
                                     # 0.1 in the shipped run: it did not help, MODEL.md "Scene-head ablation")
     holdout: int = 500              # training images held out (never trained on) for validation and tuning
@@ -45,4 +47,6 @@ class TrainConfig:
     val_every: int = 1000
     val_images: int = 256
     ckpt_every: int = 500
-    prefetch: int = 4
+    prefetch: int = 4               # batches read ahead by the loader
+    loader_workers: int = 2         # loader threads (each preads whole batches)
+    compile: bool = False           # torch.compile the network (first step reports the compile time)

@@ -1,11 +1,16 @@
-"""``tinct train``: one readable training loop (single process, or DDP under torchrun)."""
+"""``tinct train``: one readable training loop (single process, or DDP under torchrun).
+
+Per step: the loader hands over a uint8 batch read ahead by its threads; ``make_batch`` does all preprocessing on
+the training device; forward (bf16 autocast on CUDA), loss, backward, clipping, AdamW. Nothing forces a host
+synchronisation on an accelerator except at logging, validation and checkpoint steps.
+"""
 from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -13,26 +18,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..device import resolve_device
-from ..color import bin_centres, decode, encode_soft, histogram, lab_to_rgb, rebalance_weights, rgb_to_lab, smooth_prior
-from ..data.augment import random_resized_crop, simulate_hints
+from ..color import bin_centres, histogram, rebalance_weights, rgb_to_lab, smooth_prior
+from ..data.loader import BatchLoader
 from ..data.shards import ShardDataset
-from ..evaluate.metrics import MetricAccumulator
+from ..device import resolve_device
 from ..model import build_model, save_model_file
 from ..model.config import InferenceConfig, ModelConfig, from_dict
 from . import distributed as ddp
+from .batch import make_batch, step_generator
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .guard import NonFiniteWatch, TrainingError
 from .loss import colorization_loss
-from .visualize import comparison_grid, save_png
+from .monitor import predict, to_float_rgb, validate, write_image_grid
 
 MODEL_FILE = "model.safetensors"
-
-
-class TrainingError(RuntimeError):
-    pass
-
-
+__all__ = ["train", "TrainingError", "MODEL_FILE", "predict", "validate", "to_float_rgb"]
 
 
 def split_indices(n: int, holdout: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,49 +63,34 @@ def lr_factor(cfg: TrainConfig, step: int) -> float:
     return 1.0
 
 
-def to_float_rgb(rgb_u8: np.ndarray, device) -> torch.Tensor:
-    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [0, 1]."""
-    return torch.from_numpy(rgb_u8).to(device).permute(0, 3, 1, 2).float().div_(255)
-
-
 def estimate_prior(ds, idx, cfg, centres):
     sample = idx[np.random.default_rng(cfg.seed).permutation(len(idx))[:cfg.prior_images]]
     counts = torch.zeros(len(centres), dtype=torch.float64)
     for i in range(0, len(sample), 256):
         rgb, _ = ds.batch(sample[i:i + 256])
-        ab = rgb_to_lab(to_float_rgb(rgb[:, ::2, ::2], "cpu"))[:, 1:]
+        ab = rgb_to_lab(to_float_rgb(np.ascontiguousarray(rgb[:, ::2, ::2]), "cpu"))[:, 1:]
         counts += histogram(ab, centres)
     return smooth_prior(counts, centres, cfg.prior_sigma)
 
 
-@torch.inference_mode()
-def predict(net, l, centres, inference: InferenceConfig, weights=None, hints=None):
-    """Logits at 1/4 -> ab at full size (bilinear), as the colorize pipeline does."""
-    logits = net(l, hints)
-    shift = None if weights is None or not inference.rebalance_correction else \
-        -inference.rebalance_correction * weights.log()
-    ab = decode(logits, centres, inference.decode, inference.temperature, shift)
-    return F.interpolate(ab, size=l.shape[-2:], mode="bilinear", align_corners=False)
+def make_optimizer(net, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW, the pretrained encoder at ``encoder_lr_mult``; one fused kernel on CUDA, foreach elsewhere."""
+    enc = [p for n, p in net.named_parameters() if n.startswith("encoder._")]
+    rest = [p for n, p in net.named_parameters() if not n.startswith("encoder._")]
+    groups = [{"params": rest, "lr_mult": 1.0}]
+    if enc:
+        groups.append({"params": enc, "lr_mult": cfg.encoder_lr_mult if cfg.pretrained else 1.0})
+    impl = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, **impl)
 
 
-@torch.inference_mode()
-def validate(net, ds, idx, cfg, centres, weights, device):
-    """Metrics of the automatic colorizer and of the grey baseline on held-out training images."""
-    net.eval()
-    truths = []
-    for i in range(0, len(idx), 64):
-        rgb, _ = ds.batch(idx[i:i + 64])
-        truths.append(to_float_rgb(rgb, device))
-    model_acc, grey_acc = MetricAccumulator(), MetricAccumulator()
-    for rgb in truths:
-        lab = rgb_to_lab(rgb)
-        ab = predict(net, lab[:, :1], centres, cfg.inference, weights)
-        pred_rgb = lab_to_rgb(torch.cat([lab[:, :1], ab], 1))
-        grey_rgb = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(ab)], 1))
-        model_acc.update(ab.cpu(), lab[:, 1:].cpu(), pred_rgb.cpu(), rgb.cpu())
-        grey_acc.update(torch.zeros_like(ab).cpu(), lab[:, 1:].cpu(), grey_rgb.cpu(), rgb.cpu())
-    net.train()
-    return model_acc.result(), grey_acc.result()
+def trim_val_log(path: Path, step: int) -> None:
+    """After a resume from ``step``, drop the held-out records of the steps that will be redone."""
+    if path.exists():
+        keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(ln + "\n" for ln in keep))
+        os.replace(tmp, path)
 
 
 def config_from_dict(d: dict) -> TrainConfig:
@@ -129,6 +115,8 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
         run.mkdir(parents=True, exist_ok=True)
         (run / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
     torch.manual_seed(cfg.seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
 
     ds = ShardDataset(cfg.data, "train")
     train_idx, hold_idx = split_indices(len(ds), cfg.holdout)
@@ -146,6 +134,7 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
     else:
         prior = estimate_prior(ds, train_idx, cfg, centres.cpu())
     weights = rebalance_weights(prior, cfg.rebalance_lambda, cfg.rebalance_power)
+    weights_dev = weights.to(device)
     net.to(device)
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
@@ -154,13 +143,9 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
         # parameter to take part in the loss
         net.scene.requires_grad_(False)
     model = ddp.wrap(net, device)
-
-    enc = [p for n, p in net.named_parameters() if n.startswith("encoder._")]
-    rest = [p for n, p in net.named_parameters() if not n.startswith("encoder._")]
-    groups = [{"params": rest, "lr_mult": 1.0}]
-    if enc:
-        groups.append({"params": enc, "lr_mult": cfg.encoder_lr_mult if cfg.pretrained else 1.0})
-    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.compile:
+        model = torch.compile(model)
+    opt = make_optimizer(net, cfg, device)
     step = 0
     if ckpt is not None:
         opt.load_state_dict(ckpt["optimizer"])
@@ -173,8 +158,9 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
         # events are logged at the number of steps done; the checkpoint's own step (logged before it was saved)
         # stays, anything after it is redone and purged
         writer = SummaryWriter(str(run / "tensorboard"), purge_step=step + 1 if step else None)
-        prior_path = run / "prior.json"
-        prior_path.write_text(json.dumps({"prior": prior.tolist(), "weights": weights.tolist()}))
+        (run / "prior.json").write_text(json.dumps({"prior": prior.tolist(), "weights": weights.tolist()}))
+        if step:
+            trim_val_log(run / "val.jsonl", step)
 
     def save(step):
         bad = [n for n, t in net.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
@@ -186,90 +172,85 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
         save_checkpoint(run, state)
         save_model_file(run / MODEL_FILE, net, cfg.model, cfg.inference, prior, weights)
 
-    pool = ThreadPoolExecutor(2)
-    future = {s: pool.submit(ds.batch, batch_indices(train_idx, s, cfg.batch_size, cfg.seed, rank, world))
-              for s in range(step, min(step + cfg.prefetch, cfg.steps))}
+    cuda = device.type == "cuda"
+    check_every = 1 if device.type == "cpu" else cfg.log_every   # CPU: a sync is free, check before every update
+    watch = NonFiniteWatch(device)
+    loader = BatchLoader(ds, lambda s: batch_indices(train_idx, s, cfg.batch_size, cfg.seed, rank, world), step,
+                         cfg.steps, cfg.prefetch, cfg.loader_workers, pin=cuda)
     bar = None
     if master:
         from tqdm import tqdm
         bar = tqdm(total=cfg.steps, initial=step, unit="step", dynamic_ncols=True, file=sys.stderr)
-    t_last, imgs_since = time.perf_counter(), 0
+    t_start = t_last = time.perf_counter()
+    imgs_since, side_time, first_step_s = 0, 0.0, None
     result = {}
-    while step < cfg.steps:
-        rgb_u8, labels = future.pop(step).result()
-        nxt = step + cfg.prefetch
-        if nxt < cfg.steps:
-            future[nxt] = pool.submit(ds.batch, batch_indices(train_idx, nxt, cfg.batch_size, cfg.seed, rank, world))
-        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 1009 + rank)
-        rgb = random_resized_crop(to_float_rgb(rgb_u8, "cpu"), cfg.size, g)
-        lab = rgb_to_lab(rgb)
-        hints = simulate_hints(lab[:, 1:], g, cfg.hint_p_none) if cfg.model.hints else None
-        ab_small = F.avg_pool2d(lab[:, 1:], 4)
-        idx, w = encode_soft(ab_small, centres.cpu(), cfg.soft_k, cfg.soft_sigma)
-        l = lab[:, :1].to(device)
-        if cfg.channels_last:
-            l = l.contiguous(memory_format=torch.channels_last)
-        lr = cfg.lr * lr_factor(cfg, step)
-        for gr in opt.param_groups:
-            gr["lr"] = lr * gr["lr_mult"]
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits, scene = model(l, None if hints is None else hints.to(device), return_scene=True)
-        loss = colorization_loss(logits, idx.to(device), w.to(device),
-                                 weights.to(device) if cfg.rebalance_power else None)
-        if scene is not None and has_labels:
-            loss = loss + cfg.scene_weight * F.cross_entropy(scene.float(), torch.from_numpy(labels).to(device),
-                                                             ignore_index=-1, reduction="sum")
-        if not torch.isfinite(loss):
-            raise TrainingError(f"loss became {loss.item()} at step {step}; stopping. The last good checkpoint "
-                                f"is kept in {run / 'checkpoint.pt'} (lower --lr, or check the data)")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip * len(rgb_u8) if cfg.clip else float("inf"))
-        if not torch.isfinite(gnorm):  # a step on NaN/inf gradients would poison every weight
-            raise TrainingError(f"gradient norm became {float(gnorm)} at step {step}; stopping. The last good "
-                                f"checkpoint is kept in {run / 'checkpoint.pt'} (lower --lr, or check the data)")
-        opt.step()
-        step += 1
-        imgs_since += len(rgb_u8) * world
-        if master:
-            bar.update(1)
-            if step % cfg.log_every == 0 or step == cfg.steps:
-                now = time.perf_counter()
-                ips = imgs_since / (now - t_last)
-                t_last, imgs_since = now, 0
-                per_image = loss.item() / len(rgb_u8)
-                bar.set_postfix(loss=f"{per_image:.3f}", ips=f"{ips:.0f}")
-                writer.add_scalar("train/loss_per_image", per_image, step)
-                writer.add_scalar("train/lr", lr, step)
-                writer.add_scalar("train/images_per_s", ips, step)
-                writer.add_scalar("train/grad_norm_per_image", float(gnorm) / len(rgb_u8), step)
-            if step % cfg.image_every == 0 or step == cfg.steps:
-                show = hold_idx[::max(1, len(hold_idx) // 8)][:8]
-                rgb_h, _ = ds.batch(show)
-                truth = to_float_rgb(rgb_h, device)
-                lab_h = rgb_to_lab(truth)
-                net.eval()
-                ab = predict(net, lab_h[:, :1], centres, cfg.inference, weights)
-                net.train()
-                grey = lab_to_rgb(torch.cat([lab_h[:, :1], torch.zeros_like(ab)], 1))
-                grid = comparison_grid(grey, lab_to_rgb(torch.cat([lab_h[:, :1], ab], 1)), truth)
-                save_png(grid, run / "images" / f"step_{step:07d}.png")
-                writer.add_image("val/grey_pred_truth", grid, step, dataformats="HWC")
-            if step % cfg.val_every == 0 or step == cfg.steps:
-                m, gr = validate(net, ds, hold_idx[:cfg.val_images], cfg, centres, weights, device)
-                for k in ("auc", "auc_rebalanced", "psnr", "colourfulness_ratio"):
-                    writer.add_scalar(f"val/{k}", m[k], step)
-                    writer.add_scalar(f"val_grey/{k}", gr[k], step)
-                result = {"step": step, "model": {k: v for k, v in m.items() if not k.endswith("curve")},
-                          "grey": {k: v for k, v in gr.items() if not k.endswith("curve")}}
-                with open(run / "val.jsonl", "a") as f:
-                    f.write(json.dumps(result) + "\n")
-            if step % cfg.ckpt_every == 0 or step == cfg.steps:
-                save(step)
-        if step % cfg.ckpt_every == 0:
-            ddp.barrier()
-    pool.shutdown(wait=False, cancel_futures=True)
+    with loader:
+        for step, rgb_u8, labels in loader:
+            t_step = time.perf_counter()
+            b = make_batch(rgb_u8, labels, step_generator(cfg.seed, step, rank), centres, size=cfg.size,
+                           hints=cfg.model.hints, hint_p_none=cfg.hint_p_none, soft_k=cfg.soft_k,
+                           soft_sigma=cfg.soft_sigma, hint_mean_points=cfg.hint_mean_points,
+                           hint_max_patch=cfg.hint_max_patch, device=device, channels_last=cfg.channels_last)
+            if cuda:  # the loader refills this pinned buffer only once the copy is done
+                copied = torch.cuda.Event()
+                copied.record()
+                loader.copied(step, copied)
+            lr = cfg.lr * lr_factor(cfg, step)
+            for gr in opt.param_groups:
+                gr["lr"] = lr * gr["lr_mult"]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                logits, scene = model(b.l, b.hints, return_scene=True)
+            loss = colorization_loss(logits, b.index, b.weight, weights_dev if cfg.rebalance_power else None)
+            if scene is not None and has_labels:
+                loss = loss + cfg.scene_weight * F.cross_entropy(scene.float(), b.labels, ignore_index=-1,
+                                                                 reduction="sum")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            gnorm = torch.nn.utils.clip_grad_norm_(net.parameters(),
+                                                   cfg.clip * len(b.l) if cfg.clip else float("inf"))
+            watch.update(step, loss, gnorm)
+            done = step + 1
+            if done % check_every == 0 or done % cfg.ckpt_every == 0 or done == cfg.steps:
+                watch.check(run / "checkpoint.pt")   # a NaN/inf step would poison every weight
+            opt.step()
+            step = done
+            imgs_since += len(b.l) * world
+            if first_step_s is None:
+                first_step_s = time.perf_counter() - t_step    # with --compile: mostly the compilation
+            if master:
+                bar.update(1)
+                if step % cfg.log_every == 0 or step == cfg.steps:
+                    now = time.perf_counter()
+                    ips, t_last, imgs_since = imgs_since / (now - t_last), now, 0
+                    per_image = loss.item() / len(b.l)
+                    bar.set_postfix(loss=f"{per_image:.3f}", ips=f"{ips:.0f}")
+                    writer.add_scalar("train/loss_per_image", per_image, step)
+                    writer.add_scalar("train/lr", lr, step)
+                    writer.add_scalar("train/images_per_s", ips, step)
+                    writer.add_scalar("train/grad_norm_per_image", float(gnorm) / len(b.l), step)
+                t_side = time.perf_counter()
+                if step % cfg.image_every == 0 or step == cfg.steps:
+                    write_image_grid(net, ds, hold_idx, cfg, centres, weights, device, run, writer, step)
+                if step % cfg.val_every == 0 or step == cfg.steps:
+                    m, gr = validate(net, ds, hold_idx[:cfg.val_images], cfg, centres, weights, device)
+                    for k in ("auc", "auc_rebalanced", "psnr", "colourfulness_ratio"):
+                        writer.add_scalar(f"val/{k}", m[k], step)
+                        writer.add_scalar(f"val_grey/{k}", gr[k], step)
+                    result = {"step": step, "model": {k: v for k, v in m.items() if not k.endswith("curve")},
+                              "grey": {k: v for k, v in gr.items() if not k.endswith("curve")}}
+                    with open(run / "val.jsonl", "a") as f:
+                        f.write(json.dumps(result) + "\n")
+                if step % cfg.ckpt_every == 0 or step == cfg.steps:
+                    save(step)
+                side_time += time.perf_counter() - t_side
+                if step % cfg.log_every == 0 or step == cfg.steps:  # validation, images, checkpoints: their share
+                    writer.add_scalar("time/side_share", side_time / (time.perf_counter() - t_start), step)
+            if step % cfg.ckpt_every == 0:
+                ddp.barrier()
     if master:
+        if first_step_s is not None:
+            writer.add_scalar("time/first_step_s", first_step_s, step)
+            result.update(first_step_s=first_step_s, side_share=side_time / (time.perf_counter() - t_start))
         bar.close()
         writer.close()
     ddp.teardown()
