@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -25,7 +26,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")      # no progress bars in the benchm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_model  # noqa: E402
-from legacy_train import legacy_run, old_batch, old_encode_soft, old_simulate_hints  # noqa: E402
+from legacy_train import legacy_steps, old_batch, old_encode_soft, old_simulate_hints  # noqa: E402
 
 
 def synthetic_dataset(n: int, out: Path) -> Path:
@@ -59,22 +60,29 @@ def view(src: Path, n_images: int, dst: Path) -> Path:
 
 
 def loader_alone(data: Path, batch: int, batches: int) -> dict:
+    """Random batches over the whole view, page cache warm (as in training after the first epoch); the loader
+    and the old per-image ``ds.batch`` loop alternate on the same plans."""
     from tinct.data.loader import BatchLoader
     from tinct.data.shards import ShardDataset
     ds = ShardDataset(data)
-    plan = {s: np.random.default_rng(s).integers(0, len(ds), batch) for s in range(batches + 2)}
-    with BatchLoader(ds, plan.__getitem__, 0, 2) as warm:
-        list(warm)
-    t = time.perf_counter()
-    with BatchLoader(ds, plan.__getitem__, 0, batches, prefetch=6, workers=2) as loader:
-        for _ in loader:
-            pass
-    new = batches * batch / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for s in range(max(batches // 4, 2)):
-        old_batch(ds, plan[s])
-    old = max(batches // 4, 2) * batch / (time.perf_counter() - t)
-    return {"images_per_s": new, "old_batch_images_per_s": old, "batch": batch, "dataset_images": len(ds)}
+    for f in ds.files:
+        with open(f, "rb") as fh:
+            while fh.read(1 << 24):
+                pass
+    plan = {s: np.random.default_rng(s).integers(0, len(ds), batch) for s in range(batches)}
+    new, old = [], []
+    for _ in range(2):
+        t = time.perf_counter()
+        with BatchLoader(ds, plan.__getitem__, 0, batches, prefetch=6, workers=2) as loader:
+            for _ in loader:
+                pass
+        new.append(batches * batch / (time.perf_counter() - t))
+        t = time.perf_counter()
+        for s in range(batches):
+            old_batch(ds, plan[s])
+        old.append(batches * batch / (time.perf_counter() - t))
+    return {"images_per_s": max(new), "old_batch_images_per_s": max(old), "batch": batch,
+            "dataset_images": len(ds)}
 
 
 def preprocessing_alone(data: Path, device: torch.device, batch: int, reps: int) -> dict:
@@ -136,33 +144,88 @@ def forward_backward_alone(arch: str, device: torch.device, batch: int, reps: in
     return reps * batch / (time.perf_counter() - t)
 
 
-def whole_loop(data: Path, device: str, arch: str, batch: int, steps: int, tmp: Path, legacy: bool) -> dict:
-    """The real ``tinct train`` loop vs the legacy loop, same config and data; images/s over steps after the
-    first 10, and the per-image loss curves (the same data order and augmentation in both)."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+def new_steps(cfg, steps: int):
+    """The loop of ``tinct train`` (train/loop.py) for ``steps`` steps, without its logging, validation and
+    checkpoints (those run every few hundred steps), as a generator of (loss per image, seconds) per step."""
+    from tinct.color import bin_centres, rebalance_weights
+    from tinct.data.loader import BatchLoader
+    from tinct.data.shards import ShardDataset
+    from tinct.model import build_model
+    from tinct.train.batch import make_batch, step_generator
+    from tinct.train.guard import NonFiniteWatch
+    from tinct.train.loop import batch_indices, estimate_prior, lr_factor, make_optimizer, split_indices
+    from tinct.train.loss import colorization_loss
+    dev = torch.device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    ds = ShardDataset(cfg.data, "train")
+    train_idx, _ = split_indices(len(ds), cfg.holdout)
+    centres = bin_centres(cfg.model.grid).to(dev)
+    net = build_model(cfg.model)
+    if cfg.pretrained and cfg.model.arch == "default":
+        net.encoder.load_imagenet()
+    weights = rebalance_weights(estimate_prior(ds, train_idx, cfg, centres.cpu()), cfg.rebalance_lambda,
+                                cfg.rebalance_power).to(dev)
+    net.to(dev).to(memory_format=torch.channels_last)
+    model = torch.compile(net) if cfg.compile else net
+    opt = make_optimizer(net, cfg, dev)
+    watch, cuda = NonFiniteWatch(dev), dev.type == "cuda"
+    loader = BatchLoader(ds, lambda s: batch_indices(train_idx, s, cfg.batch_size, cfg.seed, 0, 1), 0, steps,
+                         cfg.prefetch, cfg.loader_workers, pin=cuda)
+    with loader:
+        for step, rgb_u8, labels in loader:
+            t0 = time.perf_counter()
+            b = make_batch(rgb_u8, labels, step_generator(cfg.seed, step, 0), centres, size=cfg.size, hints=True,
+                           hint_p_none=cfg.hint_p_none, soft_k=cfg.soft_k, soft_sigma=cfg.soft_sigma, device=dev)
+            if cuda:
+                ev = torch.cuda.Event()
+                ev.record()
+                loader.copied(step, ev)
+            for gr in opt.param_groups:
+                gr["lr"] = cfg.lr * lr_factor(cfg, step) * gr["lr_mult"]
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cuda):
+                logits = model(b.l, b.hints)
+            loss = colorization_loss(logits, b.index, b.weight, weights)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            gnorm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip * len(b.l))
+            watch.update(step, loss, gnorm)
+            if not cuda or (step + 1) % cfg.log_every == 0:
+                watch.check("(benchmark)")
+            opt.step()
+            if cuda and (step + 1) % cfg.log_every != 0:
+                yield math.nan, time.perf_counter() - t0         # no sync: the loss is read at logging steps
+            else:
+                yield loss.item() / len(b.l), time.perf_counter() - t0
+
+
+def whole_loop(data: Path, device: str, arch: str, batch: int, steps: int, compile_: bool = False) -> dict:
+    """New loop vs the legacy loop, same config, data order and augmentation, alternating step by step (so a
+    drifting machine load hits both alike); images/s over the steps after the first 10, and the loss curves."""
     from tinct.model.config import ModelConfig
     from tinct.train.config import TrainConfig
-    from tinct.train.loop import train
-    cfg = TrainConfig(data=str(data), out=str(tmp / f"run-{arch}"), model=ModelConfig(arch=arch), steps=steps,
-                      batch_size=batch, device=device, holdout=100, prior_images=500, log_every=1, warmup=50,
-                      rebalance_power=0.5, val_every=10 ** 9, image_every=10 ** 9, ckpt_every=10 ** 9)
-    res = train(cfg)
-    ea = EventAccumulator(str(Path(cfg.out) / "tensorboard"))
-    ea.Reload()
-    ips = [e.value for e in ea.Scalars("train/images_per_s")][10:]
-    new_loss = [e.value for e in ea.Scalars("train/loss_per_image")]
-    out = {"new_images_per_s": len(ips) / sum(1 / v for v in ips), "first_step_s": res.get("first_step_s")}
-    if legacy:
-        cfg.steps = steps
-        old_loss, times = legacy_run(cfg, steps)
-        out["old_images_per_s"] = batch * len(times[10:]) / sum(times[10:])
-        out["speedup"] = out["new_images_per_s"] / out["old_images_per_s"]
-        a, b = np.array(new_loss), np.array(old_loss)
-        w = min(50, len(a))
-        means_new, means_old = a[:len(a) // w * w].reshape(-1, w).mean(1), b[:len(b) // w * w].reshape(-1, w).mean(1)
-        out["loss_per_image_by_50_steps"] = {"new": means_new.round(3).tolist(), "old": means_old.round(3).tolist()}
-        out["max_abs_diff_of_50_step_means"] = float(np.abs(means_new - means_old).max())
-        out["step_to_step_loss_std"] = float(np.std(np.diff(b)) / np.sqrt(2))
+    cfg = TrainConfig(data=str(data), model=ModelConfig(arch=arch), steps=steps, batch_size=batch, device=device,
+                      holdout=100, prior_images=500, warmup=50, rebalance_power=0.5, compile=compile_)
+    new, old = new_steps(cfg, steps), legacy_steps(cfg, steps)
+    runs = {"new": ([], []), "old": ([], [])}
+    for _ in range(steps):
+        for name, gen in (("new", new), ("old", old)):
+            loss, sec = next(gen)
+            runs[name][0].append(loss)
+            runs[name][1].append(sec)
+    out = {}
+    for name, (_, secs) in runs.items():
+        out[f"{name}_images_per_s"] = batch * len(secs[10:]) / sum(secs[10:])
+    out["speedup"] = out["new_images_per_s"] / out["old_images_per_s"]
+    if device == "cuda" or compile_:
+        out["new_first_step_s"] = runs["new"][1][0]
+    a, b = np.array(runs["new"][0]), np.array(runs["old"][0])
+    keep = ~np.isnan(a)
+    w = min(50, len(a))
+    means = {k: np.nanmean(v[:len(v) // w * w].reshape(-1, w), 1) for k, v in (("new", a), ("old", b))}
+    out["loss_per_image_by_50_steps"] = {k: v.round(3).tolist() for k, v in means.items()}
+    out["max_abs_diff_of_50_step_means"] = float(np.abs(means["new"] - means["old"]).max())
+    out["loss_step_to_step_std"] = float(np.std(np.diff(b)) / np.sqrt(2))
+    out["max_abs_diff_per_step"] = float(np.abs(a[keep] - b[keep]).max())
     return out
 
 
@@ -172,6 +235,7 @@ def main() -> int:
     p.add_argument("--synthetic", type=int, default=0, help="generate and prepare this many images instead")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--loop-steps", type=int, default=300, help="steps of each whole-loop run (0 = skip)")
+    p.add_argument("--compile", action="store_true", help="also run the whole loop with torch.compile")
     p.add_argument("--json", type=Path)
     a = p.parse_args()
     dev = torch.device(a.device)
@@ -194,11 +258,11 @@ def main() -> int:
             arch: forward_backward_alone(arch, dev, batch[arch], 10 if cuda else 3) for arch in batch}
         print(json.dumps(res["forward_backward_alone_images_per_s"]), file=sys.stderr)
         if a.loop_steps:
-            res["whole_loop"] = {"default": whole_loop(data, a.device, "default", batch["default"], a.loop_steps,
-                                                       tmp, legacy=True)}
-            if cuda:
-                res["whole_loop"]["classic"] = whole_loop(data, a.device, "classic", batch["classic"],
-                                                          a.loop_steps, tmp, legacy=True)
+            archs = ("default", "classic") if cuda else ("default",)
+            res["whole_loop"] = {arch: whole_loop(data, a.device, arch, batch[arch], a.loop_steps) for arch in archs}
+            if a.compile:
+                res["whole_loop_compiled"] = {arch: whole_loop(data, a.device, arch, batch[arch], a.loop_steps, True)
+                                              for arch in archs}
     print(json.dumps(res, indent=1))
     if a.json:
         a.json.write_text(json.dumps(res, indent=1))

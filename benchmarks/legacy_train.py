@@ -71,9 +71,9 @@ def old_batch(ds, idx):
     return out, ds.labels[np.asarray(idx, dtype=np.int64)]
 
 
-def legacy_run(cfg, steps: int) -> tuple[list[float], list[float]]:
-    """The old loop for ``steps`` steps of ``cfg`` -> (loss per image, seconds) of every step. As before, all
-    preprocessing runs on the CPU; only the network step runs on ``cfg.device`` (bf16 autocast on CUDA)."""
+def legacy_steps(cfg, steps: int):
+    """The old loop for ``steps`` steps of ``cfg``, as a generator of (loss per image, seconds) per step. As
+    before, all preprocessing runs on the CPU; only the network step runs on ``cfg.device`` (bf16 on CUDA)."""
     dev = torch.device(cfg.device if cfg.device != "auto" else "cpu")
     torch.manual_seed(cfg.seed)
     ds = ShardDataset(cfg.data, "train")
@@ -93,7 +93,6 @@ def legacy_run(cfg, steps: int) -> tuple[list[float], list[float]]:
     pool = ThreadPoolExecutor(2)
     fut = {s: pool.submit(old_batch, ds, batch_indices(train_idx, s, cfg.batch_size, cfg.seed, 0, 1))
            for s in range(min(cfg.prefetch, steps))}
-    losses, times = [], []
     for step in range(steps):
         t0 = time.perf_counter()
         rgb_u8, _ = fut.pop(step).result()
@@ -120,7 +119,5 @@ def legacy_run(cfg, steps: int) -> tuple[list[float], list[float]]:
         if not torch.isfinite(gnorm):
             raise RuntimeError("non-finite gradient")
         opt.step()
-        losses.append(loss.item() / len(rgb_u8))
-        times.append(time.perf_counter() - t0)
+        yield loss.item() / len(rgb_u8), time.perf_counter() - t0
     pool.shutdown(wait=False, cancel_futures=True)
-    return losses, times

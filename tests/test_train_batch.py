@@ -154,3 +154,24 @@ def test_resume_keeps_one_validation_record_per_step(tmp_path, monkeypatch):
     assert main(helpers.tiny_train_args(data, tmp_path / "run", 6, resume=None, **args)) == 0
     steps = [json.loads(ln)["step"] for ln in (tmp_path / "run" / "val.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_loader_waits_for_a_slots_device_copy_before_refilling_it(dataset):
+    """The CUDA path: a slot whose non-blocking copy was recorded is refilled only after that copy's event."""
+    ds = ShardDataset(dataset)
+
+    class FakeEvent:
+        def __init__(self):
+            self.waited = False
+
+        def synchronize(self):
+            self.waited = True
+
+    events = {}
+    with BatchLoader(ds, lambda s: np.arange(4) + s, 0, 8, prefetch=1, workers=1) as loader:
+        for step, rgb, _ in loader:
+            events[step] = FakeEvent()
+            loader.copied(step, events[step])
+    slots = loader.slots
+    assert all(events[s].waited for s in range(8 - slots))          # each reused slot's copy was waited for
+    assert not any(events[s].waited for s in range(8 - 1, 8))       # the last slot was never refilled
