@@ -95,10 +95,11 @@ def preprocessing_alone(data: Path, device: torch.device, batch: int, reps: int)
     rgb, labels = ds.batch(np.arange(batch))
     rgb_t, lab_t = torch.from_numpy(rgb), torch.from_numpy(labels)
     centres = bin_centres()
+    centres_dev = centres.to(device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def new(s):
-        make_batch(rgb_t, lab_t, step_generator(0, s, 0), centres, size=128, hints=True, hint_p_none=0.5,
+        make_batch(rgb_t, lab_t, step_generator(0, s, 0), centres_dev, size=128, hints=True, hint_p_none=0.5,
                    soft_k=5, soft_sigma=5.0, device=device)
 
     def old(s):

@@ -9,18 +9,24 @@ which holds for every sRGB colour; cheaper on any device and free of data-depend
 from __future__ import annotations
 
 import math
+import weakref
 
 import torch
 
 TABLE_LO, TABLE_CELLS = -128, 256      # the table covers a, b in [-128, 128) with 1-unit cells
 _FAR = 1e4                            # padding candidate: a bin no pixel can be near
-_TABLES: dict = {}
+_TABLES: dict = {}                    # content of (centres, k, device) -> table
+_SEEN: dict = {}                      # id of a live centres tensor -> its content (read from its device once)
 
 
 def candidate_table(centres: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """-> ``(table (TABLE_CELLS**2, M) int64, centres_padded (Q + 1, 2) float32)``, on ``centres.device``.
     Entries ``Q`` of the table point at the padding centre. Cached per (centres, k, device)."""
-    key = (tuple(centres.shape), centres.detach().cpu().double().numpy().tobytes(), k, str(centres.device))
+    content = _SEEN.get(id(centres))
+    if content is None:
+        content = _SEEN[id(centres)] = (tuple(centres.shape), centres.detach().cpu().double().numpy().tobytes())
+        weakref.finalize(centres, _SEEN.pop, id(centres), None)
+    key = (content, k, str(centres.device))
     if key not in _TABLES:
         c = centres.detach().cpu().double()
         ax = torch.arange(TABLE_CELLS, dtype=torch.float64) + TABLE_LO + 0.5
@@ -39,7 +45,7 @@ def candidate_table(centres: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.
 
 def nearest_bins(ab: torch.Tensor, centres: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``ab`` ``(N, 2, H, W)`` -> ``(sq_dist, index)``, each ``(N, k, H, W)``, the k nearest bins nearest first."""
-    table, padded = candidate_table(centres.to(ab.device), k)
+    table, padded = candidate_table(centres if centres.device == ab.device else centres.to(ab.device), k)
     a, b = ab[:, 0], ab[:, 1]
     ia = (a - TABLE_LO).floor().clamp_(0, TABLE_CELLS - 1).long()
     ib = (b - TABLE_LO).floor().clamp_(0, TABLE_CELLS - 1).long()
