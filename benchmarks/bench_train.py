@@ -154,7 +154,8 @@ def new_steps(cfg, steps: int):
     from tinct.model import build_model
     from tinct.train.batch import make_batch, step_generator
     from tinct.train.guard import NonFiniteWatch
-    from tinct.train.loop import batch_indices, estimate_prior, lr_factor, make_optimizer, split_indices
+    from tinct.data.splits import batch_indices, split_indices
+    from tinct.train.loop import estimate_prior, lr_factor, make_optimizer
     from tinct.train.loss import colorization_loss
     dev = torch.device(cfg.device)
     torch.manual_seed(cfg.seed)

@@ -19,7 +19,8 @@ from tinct.color import bin_centres, rebalance_weights, rgb_to_lab
 from tinct.data.augment import random_resized_crop
 from tinct.data.shards import ShardDataset
 from tinct.model import build_model
-from tinct.train.loop import batch_indices, estimate_prior, lr_factor, split_indices
+from tinct.data.splits import batch_indices, split_indices
+from tinct.train.loop import estimate_prior, lr_factor
 from tinct.train.loss import colorization_loss
 
 

@@ -18,7 +18,8 @@ def ab_of(points) -> torch.Tensor:
 def test_bin_counts():
     assert bin_centres("gamut").shape == (257, 2)
     assert bin_centres("grid18").shape == (324, 2)
-    assert bin_centres().shape == (257, 2)
+    assert bin_centres("srgb").shape == (261, 2)
+    assert bin_centres().shape == (261, 2)        # new models: the cells 8-bit sRGB reaches
     with pytest.raises(ValueError):
         bin_centres("nope")
 

@@ -9,7 +9,7 @@ import torch
 import helpers
 import tinct
 from tinct.train.checkpoint import load_checkpoint
-from tinct.train.loop import batch_indices, split_indices
+from tinct.data.splits import batch_indices, split_indices
 
 
 @pytest.mark.parametrize("world", [2, 3])

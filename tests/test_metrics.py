@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from tinct.evaluate.metrics import THRESHOLDS, MetricAccumulator, ab_prior_of, colourfulness, psnr
+from tinct.color.metrics import THRESHOLDS, MetricAccumulator, ab_prior_of, colourfulness, psnr
 
 
 def run(pred_ab, true_ab, prior=None, pred_rgb=None, true_rgb=None):

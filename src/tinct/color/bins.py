@@ -1,10 +1,13 @@
 """Quantization of the ab plane into bins, soft encoding and decoding.
 
-Two grids:
-- ``gamut`` (default, the paper's idea): 10x10 cells centred on multiples of 10, kept when any sRGB colour
-  falls inside the cell. "Any sRGB colour" is measured on L = 0..100 (step 1) x a, b on a 1-unit grid over
-  [-115, 115], converted to linear sRGB and kept when every channel is in [0, 1]. This gives **257** bins
-  (the paper's 313 came from colours observed in ImageNet JPEGs, which stray slightly outside sRGB).
+Three grids (the paper's idea: 10x10 cells of the ab plane centred on multiples of 10, kept when sRGB reaches
+them):
+- ``srgb`` (default for new models): the cells holding the ab of at least one of the 256^3 8-bit sRGB colours,
+  **261** cells. The paper's 313 also hold cells no sRGB colour reaches (it counted ImageNet pixels).
+- ``gamut`` (the first release, kept because its weights were trained on it; bins travel with the weights):
+  257 cells, derived by sampling Lab on a 1-unit grid whose points lie on cell edges, where ``torch.round``
+  rounds halves to even; so it misses (-90, 80), (-70, 90), (70, -110), (90, -90), (90, 0), which sRGB
+  reaches (e.g. RGB(253, 0, 140) -> Lab(54.85, 85.03, -3.22)), and keeps (20, -80), which it does not.
 - ``grid18`` (the seed project): an 18x18 grid over [-110, 110], 324 bins, cell width 220/18.
 
 Shapes: ab is ``(N, 2, H, W)`` in CIELAB units; logits/probabilities are ``(N, Q, H, W)``.
@@ -15,23 +18,21 @@ from functools import lru_cache
 
 import torch
 
+from .lab import WHITE_D65, XYZ_FROM_RGB, lab_f, lab_to_linear, srgb_to_linear
 from .nearest import nearest_bins
 
-from .lab import _KAPPA, _RGB_FROM_XYZ, _WHITE_D65
-
-GRIDS = ("gamut", "grid18")
+GRIDS = ("srgb", "gamut", "grid18")
 
 
 @lru_cache(maxsize=None)
 def _gamut_centres() -> torch.Tensor:
+    """The first release's 257 cells (kept: the shipped weights were trained on them). Sampled on cell edges,
+    where ``torch.round`` rounds halves to even, so 5 cells that sRGB reaches are missing; see ``srgb``."""
     ab = torch.arange(-115, 115.5, 1.0, dtype=torch.float64)
     A, B = torch.meshgrid(ab, ab, indexing="ij")
     keep = torch.zeros(25, 25, dtype=torch.bool)  # cell indices -12..12
     for L in range(0, 101):
-        fy = (L + 16) / 116
-        f = torch.stack([fy + A / 500, torch.full_like(A, fy), fy - B / 200])
-        xyz = torch.where(f > 6 / 29, f ** 3, (f - 16 / 116) / _KAPPA) * _WHITE_D65.view(3, 1, 1)
-        lin = torch.einsum("ij,jhw->ihw", _RGB_FROM_XYZ, xyz)
+        lin = lab_to_linear(torch.stack([torch.full_like(A, float(L)), A, B]))
         ok = ((lin >= -1e-6) & (lin <= 1 + 1e-6)).all(0)
         qa = torch.round(A[ok] / 10).long() + 12
         qb = torch.round(B[ok] / 10).long() + 12
@@ -40,8 +41,28 @@ def _gamut_centres() -> torch.Tensor:
     return torch.stack([(ia - 12) * 10.0, (ib - 12) * 10.0], dim=1).float()
 
 
-def bin_centres(grid: str = "gamut") -> torch.Tensor:
+@lru_cache(maxsize=None)
+def _srgb_centres() -> torch.Tensor:
+    """Every 10x10 cell (centred on multiples of 10) that holds the ab of at least one 8-bit sRGB colour: all
+    256^3 colours converted (float64, 32 red levels at a time). 261 cells: the 257 of ``gamut`` but (20, -80),
+    which no 8-bit colour reaches, plus the 5 it missed."""
+    lin = srgb_to_linear(torch.arange(256, dtype=torch.float64) / 255)
+    m = (XYZ_FROM_RGB / WHITE_D65.view(3, 1))                        # linear RGB -> (X/Xn, Y, Z/Zn)
+    gb = torch.stack(torch.meshgrid(lin, lin, indexing="ij"), -1).reshape(-1, 2)
+    keep = torch.zeros(25, 25, dtype=torch.bool)
+    for r0 in range(0, 256, 32):
+        rgb = torch.cat([lin[r0:r0 + 32].repeat_interleave(len(gb)).view(-1, 1), gb.repeat(32, 1)], 1)
+        f = lab_f(rgb @ m.T)
+        a, b = 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])
+        keep[torch.floor(a / 10 + 0.5).long() + 12, torch.floor(b / 10 + 0.5).long() + 12] = True
+    ia, ib = keep.nonzero(as_tuple=True)
+    return torch.stack([(ia - 12) * 10.0, (ib - 12) * 10.0], dim=1).float()
+
+
+def bin_centres(grid: str = "srgb") -> torch.Tensor:
     """``(Q, 2)`` float32 ab centres of the named grid."""
+    if grid == "srgb":
+        return _srgb_centres().clone()
     if grid == "gamut":
         return _gamut_centres().clone()
     if grid == "grid18":

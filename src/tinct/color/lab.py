@@ -4,20 +4,25 @@ Contract (matches scikit-image ``rgb2lab``/``lab2rgb``):
 - RGB: gamma-encoded sRGB in [0, 1], channel dim at ``-3``: shape ``(*, 3, H, W)``.
 - Lab: CIE 1976 L*a*b*, D65 white, 2-degree observer; L in [0, 100], a and b roughly [-128, 127].
 - Any float dtype and device; batched; differentiable (``lab_to_rgb`` clamps its output to [0, 1]).
+- Out of gamut, ``lab_to_rgb`` follows scikit-image and kornia exactly: f_z = (L + 16)/116 - b/200 is clamped
+  at 0 before the inverse companding, and linear RGB is clamped to [0, 1].
+
+Public constants (used by the fast paths and the bin derivations): ``XYZ_FROM_RGB``, ``RGB_FROM_XYZ``,
+``WHITE_D65``, ``EPS`` = (6/29)^3, ``KAPPA`` = (29/6)^2 / 3.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-_XYZ_FROM_RGB = torch.tensor(
+XYZ_FROM_RGB = torch.tensor(
     [[0.412453, 0.357580, 0.180423],
      [0.212671, 0.715160, 0.072169],
      [0.019334, 0.119193, 0.950227]], dtype=torch.float64)
-_RGB_FROM_XYZ = torch.linalg.inv(_XYZ_FROM_RGB)
-_WHITE_D65 = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
-_EPS = 0.008856  # (6/29)^3
-_KAPPA = 7.787   # (29/6)^2 / 3
+RGB_FROM_XYZ = torch.linalg.inv(XYZ_FROM_RGB)
+WHITE_D65 = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+EPS = 0.008856  # (6/29)^3
+KAPPA = 7.787   # (29/6)^2 / 3
 
 
 def _mix(m: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -33,13 +38,27 @@ def linear_to_srgb(lin: torch.Tensor) -> torch.Tensor:
     return torch.where(lin > 0.0031308, 1.055 * lin.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, lin * 12.92)
 
 
+def lab_f(t: torch.Tensor) -> torch.Tensor:
+    """CIELAB's companding f(t): t^(1/3) above (6/29)^3, linear below."""
+    return torch.where(t > EPS, t.clamp(min=EPS) ** (1 / 3), KAPPA * t + 16 / 116)
+
+
+def lab_to_linear(lab: torch.Tensor) -> torch.Tensor:
+    """Lab ``(*, 3, H, W)`` -> linear RGB ``(*, 3, H, W)``, not clamped (out-of-gamut colours leave [0, 1])."""
+    L, a, b = lab.unbind(-3)
+    fy = (L + 16) / 116
+    f = torch.stack([fy + a / 500, fy, (fy - b / 200).clamp(min=0)], dim=-3)
+    xyz = torch.where(f > 6 / 29, f ** 3, (f - 16 / 116) / KAPPA)
+    return _mix(RGB_FROM_XYZ, xyz * WHITE_D65.to(xyz).view(3, 1, 1))
+
+
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     """sRGB in [0, 1] ``(*, 3, H, W)`` -> Lab ``(*, 3, H, W)`` (L in [0, 100])."""
     if rgb.dim() < 3 or rgb.shape[-3] != 3:
         raise ValueError(f"expected (*, 3, H, W), got {tuple(rgb.shape)}")
-    xyz = _mix(_XYZ_FROM_RGB, srgb_to_linear(rgb))
-    xyz = xyz / _WHITE_D65.to(xyz).view(3, 1, 1)
-    f = torch.where(xyz > _EPS, xyz.clamp(min=_EPS) ** (1 / 3), _KAPPA * xyz + 16 / 116)
+    xyz = _mix(XYZ_FROM_RGB, srgb_to_linear(rgb))
+    xyz = xyz / WHITE_D65.to(xyz).view(3, 1, 1)
+    f = lab_f(xyz)
     fx, fy, fz = f.unbind(-3)
     L = 116 * fy - 16
     return torch.stack([L, 500 * (fx - fy), 200 * (fy - fz)], dim=-3)
@@ -49,12 +68,7 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     """Lab ``(*, 3, H, W)`` -> sRGB in [0, 1] ``(*, 3, H, W)``, out-of-gamut colours clamped."""
     if lab.dim() < 3 or lab.shape[-3] != 3:
         raise ValueError(f"expected (*, 3, H, W), got {tuple(lab.shape)}")
-    L, a, b = lab.unbind(-3)
-    fy = (L + 16) / 116
-    f = torch.stack([fy + a / 500, fy, fy - b / 200], dim=-3)
-    xyz = torch.where(f > 6 / 29, f ** 3, (f - 16 / 116) / _KAPPA)
-    xyz = xyz * _WHITE_D65.to(xyz).view(3, 1, 1)
-    lin = _mix(_RGB_FROM_XYZ, xyz)
+    lin = lab_to_linear(lab)
     return linear_to_srgb(lin.clamp(0, 1))
 
 

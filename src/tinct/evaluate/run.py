@@ -11,7 +11,7 @@ from ..color import lab_to_rgb, rgb_to_lab
 from ..data.images import IMAGE_EXTENSIONS, ImageError, open_image
 from ..pipeline.colorizer import Colorizer, Options
 from ..pipeline.hints import Hint
-from .metrics import MetricAccumulator
+from ..color.metrics import MetricAccumulator
 
 
 def iter_images(src: Path, split: str | None = None, limit: int | None = None):

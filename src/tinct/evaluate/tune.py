@@ -22,8 +22,9 @@ from ..color import decode, lab_to_rgb, rgb_to_lab
 from ..data.shards import ShardDataset
 from ..model import load_model_file, save_model_file
 from ..pipeline.colorizer import Colorizer
-from ..train.loop import MODEL_FILE, split_indices
-from .metrics import MetricAccumulator
+from ..color.metrics import MetricAccumulator
+from ..data.splits import split_indices
+from ..model import MODEL_FILE
 
 
 def sweep(run: Path, temperatures, corrections, sizes, limit=None) -> list[dict]:

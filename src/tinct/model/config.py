@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 class ModelConfig:
     """Rebuilds a network. ``arch``: ``default`` (EfficientNet-Lite0 + FPN) or ``classic`` (the paper's)."""
     arch: str = "default"
-    grid: str = "gamut"           # ab bins: "gamut" (257 in-gamut bins of size 10) or "grid18" (the seed's)
+    grid: str = "srgb"            # ab bins: "srgb" (the 261 10x10 cells 8-bit sRGB reaches), "gamut" (the first
+                                  # release's 257, kept for its weights) or "grid18" (the seed's 18x18)
     decoder_dim: int = 64         # default arch: FPN width
     width: float = 1.0            # classic arch: width multiplier on 64-128-256-512-512-512-512-256
     num_classes: int = 0          # scene-category head (0 = none)

@@ -16,11 +16,13 @@ from .colorizers import ClassicColorizer, LiteFPNColorizer
 from .config import InferenceConfig, ModelConfig, from_dict
 
 FORMAT = "tinct-model-1"
+MODEL_FILE = "model.safetensors"   # a run folder's model file
 _META = ("meta.bin_centres", "meta.prior", "meta.rebalance_weights")
 
 
-def build_model(cfg: ModelConfig) -> torch.nn.Module:
-    q = len(bin_centres(cfg.grid))
+def build_model(cfg: ModelConfig, num_bins: int | None = None) -> torch.nn.Module:
+    """The network ``cfg`` describes, with ``num_bins`` outputs (default: the size of ``cfg.grid``)."""
+    q = num_bins or len(bin_centres(cfg.grid))
     if cfg.arch == "default":
         return LiteFPNColorizer(q, cfg.decoder_dim, cfg.num_classes, cfg.hints)
     if cfg.arch == "classic":
@@ -60,7 +62,7 @@ def load_model_file(path) -> LoadedModel:
     tensors = load_file(path)
     mcfg = from_dict(ModelConfig, json.loads(meta["model"]))
     icfg = from_dict(InferenceConfig, json.loads(meta["inference"]))
-    net = build_model(mcfg)
+    net = build_model(mcfg, len(tensors["meta.bin_centres"]))   # the bins travel with the weights
     net.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("meta.")})
     net.eval()
     return LoadedModel(net, mcfg, icfg, tensors["meta.bin_centres"], tensors["meta.prior"],

@@ -20,7 +20,7 @@ from PIL import Image
 from ..device import resolve_device
 from ..color import DECODES, decode
 from ..data.images import DEFAULT_MAX_PIXELS, open_image, to_rgb
-from ..model import LoadedModel, load_model_file
+from ..model import MODEL_FILE, LoadedModel, load_model_file
 from ..model.config import InferenceConfig
 from .fast_lab import is_grey, lightness, recombine_band
 from .fast_net import prepare_for_cpu
@@ -41,7 +41,7 @@ def resolve_model_path(model: str | Path | None) -> Path:
         return shipped_model_path()
     p = Path(model)
     if p.is_dir():
-        p = p / "model.safetensors"
+        p = p / MODEL_FILE
     if not p.exists():
         raise FileNotFoundError(f"model {model}: no such file (give a .safetensors file, a run folder or 'default')")
     return p

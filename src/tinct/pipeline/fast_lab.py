@@ -16,23 +16,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..color.lab import _EPS, _KAPPA, _RGB_FROM_XYZ, _WHITE_D65, _XYZ_FROM_RGB, srgb_to_linear
+from ..color.lab import EPS, KAPPA, RGB_FROM_XYZ, WHITE_D65, XYZ_FROM_RGB, lab_f, srgb_to_linear
 
 _D = 6 / 29          # Lab f() breakpoint in f-space
 _T = 0.0031308       # sRGB encoding breakpoint in linear space
 
 
-def _f(y: torch.Tensor) -> torch.Tensor:
-    return torch.where(y > _EPS, y.clamp(min=_EPS) ** (1 / 3), _KAPPA * y + 16 / 116)
-
-
 _LIN = srgb_to_linear(torch.arange(256, dtype=torch.float64) / 255)
-_Y_ROW = (_XYZ_FROM_RGB[1] / _WHITE_D65[1]).tolist()                     # Y = sum_c w_c * linear_c
+_Y_ROW = (XYZ_FROM_RGB[1] / WHITE_D65[1]).tolist()                     # Y = sum_c w_c * linear_c
 _Y_LUT = [(_LIN * w).float().numpy() for w in _Y_ROW]                      # per-channel contributions to Y
 _Y_GREY = (_LIN * sum(_Y_ROW)).float().numpy()                              # Y of a grey level
-_FY_GREY = _f(_LIN * sum(_Y_ROW)).float().numpy()                           # f(Y) of a grey level
-_L_GREY = (116 * _f(_LIN * sum(_Y_ROW)) - 16).float().numpy()               # L of a grey level
-_M = (_RGB_FROM_XYZ * _WHITE_D65.view(1, 3)).float()                        # linear RGB = M @ (X/Xn, Y, Z/Zn)
+_FY_GREY = lab_f(_LIN * sum(_Y_ROW)).float().numpy()                           # f(Y) of a grey level
+_L_GREY = (116 * lab_f(_LIN * sum(_Y_ROW)) - 16).float().numpy()               # L of a grey level
+_M = (RGB_FROM_XYZ * WHITE_D65.view(1, 3)).float()                        # linear RGB = M @ (X/Xn, Y, Z/Zn)
 _OFFSET = 0.5 - 0.055 * 255 - 12.92 * 255 * _T                              # +0.5: round by truncation
 
 
@@ -53,7 +49,7 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 def _fy_of(Y: torch.Tensor) -> torch.Tensor:
     """f(Y) = Y^(1/3) above (6/29)^3, linear below; as max/min so that no mask is needed."""
-    return Y.clamp(min=_EPS).pow_(1 / 3).add_(Y.clamp(max=_EPS).sub_(_EPS).mul_(_KAPPA))
+    return Y.clamp(min=EPS).pow_(1 / 3).add_(Y.clamp(max=EPS).sub_(EPS).mul_(KAPPA))
 
 
 def lightness(rgb: np.ndarray) -> torch.Tensor:
@@ -76,9 +72,10 @@ def recombine_band(rgb: np.ndarray, ab: torch.Tensor) -> np.ndarray:
         xyz[1] = torch.from_numpy(luminance(rgb))
         fy = _fy_of(xyz[1])
     ab = ab.float()
-    for i, f in ((0, torch.add(fy, ab[0], alpha=1 / 500)), (2, torch.sub(fy, ab[1], alpha=1 / 200))):
+    fz = torch.sub(fy, ab[1], alpha=1 / 200).clamp_(min=0)      # clamped at 0, as lab_to_rgb (scikit-image)
+    for i, f in ((0, torch.add(fy, ab[0], alpha=1 / 500)), (2, fz)):
         lo = f.clamp(max=_D).sub_(_D)             # f^3 above 6/29, (f - 16/116) / kappa below
-        torch.add(f.clamp_(min=_D).pow_(3), lo, alpha=1 / _KAPPA, out=xyz[i])
+        torch.add(f.clamp_(min=_D).pow_(3), lo, alpha=1 / KAPPA, out=xyz[i])
     lin = torch.mm(_M, xyz.view(3, -1))
     # sRGB encoding as max/min: 1.055 max(lin, T)^(1/2.4) - 0.055 + 12.92 (min(lin, T) - T); clamping to
     # [0, 255] afterwards is the same as clamping lin to [0, 1] first

@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from ..color import bin_centres, histogram, rebalance_weights, rgb_to_lab, smooth_prior
 from ..data.loader import BatchLoader
 from ..data.shards import ShardDataset
+from ..data.splits import batch_indices, fit_holdout, split_indices
 from ..device import resolve_device
-from ..model import build_model, save_model_file
+from ..model import MODEL_FILE, build_model, save_model_file
 from ..model.config import InferenceConfig, ModelConfig, from_dict
 from . import distributed as ddp
 from .batch import make_batch, step_generator
@@ -30,26 +31,9 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .guard import NonFiniteWatch, TrainingError
 from .loss import colorization_loss
-from .monitor import predict, to_float_rgb, validate, write_image_grid
+from .monitor import to_float_rgb, validate, write_image_grid
 
-MODEL_FILE = "model.safetensors"
-__all__ = ["train", "TrainingError", "MODEL_FILE", "predict", "validate", "to_float_rgb"]
-
-
-def split_indices(n: int, holdout: int) -> tuple[np.ndarray, np.ndarray]:
-    """A fixed (seed-independent) split of a dataset into (train, holdout) indices."""
-    perm = np.random.default_rng(12345).permutation(n)
-    return np.sort(perm[holdout:]), np.sort(perm[:holdout])
-
-
-def batch_indices(train_idx: np.ndarray, step: int, batch: int, seed: int, rank: int, world: int) -> np.ndarray:
-    """The indices rank ``rank`` trains on at ``step``: an epoch-wise shuffle, a disjoint slice per rank."""
-    per_step = batch * world
-    steps_per_epoch = max(len(train_idx) // per_step, 1)
-    epoch, k = divmod(step, steps_per_epoch)
-    perm = np.random.default_rng([seed, epoch]).permutation(len(train_idx))
-    chunk = perm[k * per_step:(k + 1) * per_step]
-    return train_idx[chunk[rank::world]]
+__all__ = ["train", "TrainingError", "config_from_dict", "estimate_prior", "lr_factor", "make_optimizer"]
 
 
 def lr_factor(cfg: TrainConfig, step: int) -> float:
@@ -119,7 +103,13 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
         torch.backends.cudnn.benchmark = True
 
     ds = ShardDataset(cfg.data, "train")
-    train_idx, hold_idx = split_indices(len(ds), cfg.holdout)
+    if len(ds) < 2:
+        raise TrainingError(f"{cfg.data}: {len(ds)} training image(s); training needs at least 2")
+    holdout = fit_holdout(len(ds), cfg.holdout)
+    if holdout != cfg.holdout and master:
+        print(f"tinct train: {len(ds)} images: holding out {holdout} (10 %) for validation instead of "
+              f"--holdout {cfg.holdout}", file=sys.stderr)
+    train_idx, hold_idx = split_indices(len(ds), holdout)
     has_labels = bool((ds.labels[train_idx] >= 0).any()) and cfg.scene_weight > 0
     if has_labels and not cfg.model.num_classes:
         cfg.model.num_classes = int(ds.labels.max()) + 1

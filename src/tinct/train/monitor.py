@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..color import decode, lab_to_rgb, rgb_to_lab
-from ..evaluate.metrics import MetricAccumulator
+from ..color.metrics import MetricAccumulator
 from ..model.config import InferenceConfig
 from .batch import uint8_to_float
 from .visualize import comparison_grid, save_png

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from ..color import bin_centres, encode_hard, histogram, smooth_prior
+from .bins import bin_centres, encode_hard
+from .rebalance import histogram, smooth_prior
 
 THRESHOLDS = torch.arange(0, 151, dtype=torch.float32)
 
