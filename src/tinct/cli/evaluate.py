@@ -1,26 +1,33 @@
 """``tinct evaluate [--model M] SRC``: AuC (raw and rebalanced), PSNR and colourfulness beside grey."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 
 def add_parser(sub):
-    p = sub.add_parser("evaluate", help="measure a model against the grey baseline on colour photos")
+    p = sub.add_parser("evaluate", help="measure a model against the grey baseline on colour photos",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("src", type=Path, help="a prepared dataset or a folder of colour photos")
     p.add_argument("--model", default=None, help="'default' (shipped), a .safetensors file or a run folder")
     p.add_argument("--split", default=None, help="dataset split (default: val if present, else train)")
     p.add_argument("--limit", type=int, default=None, help="evaluate at most this many images")
     p.add_argument("--hints", type=int, default=0, help="also run with N ground-truth hints per image")
-    p.add_argument("--decode", choices=("annealed", "mode", "mean"), default=None)
-    p.add_argument("--temperature", type=float, default=None)
-    p.add_argument("--rebalance-correction", type=float, default=None)
-    p.add_argument("--size", type=int, default=None, help="network input size")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--decode", choices=DECODES, default=None, help="decode method (default: the model's own)")
+    p.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature (default: the model's)")
+    p.add_argument("--rebalance-correction", type=float, default=None,
+                   help="beta in [0, 1]: decode with log p - beta log w (default: the model's)")
+    p.add_argument("--input-size", "--size", dest="size", type=int, default=None,
+                   help="the network's input size: photos are resized to about this squared (default: the model's)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--json", type=Path, default=None, help="write all figures here")
     p.add_argument("--report", type=Path, default=None, help="write a PNG report here")
     return p
+
+
+from ..color import DECODES  # noqa: E402  (light: no model is loaded here)
 
 
 def run(args) -> int:

@@ -6,10 +6,16 @@ import importlib
 import sys
 
 SUBCOMMANDS = ("colorize", "prepare", "train", "evaluate", "serve", "export")
+# tools whose module holds ``add_arguments(parser)`` and ``run(args, parser)`` beside its own ``python -m`` entry
+TOOLS = {"tune": ("tinct.evaluate.tune", "pick the decode temperature, rebalance correction and size of a run"),
+         "gallery": ("tinct.evaluate.gallery", "before/after sheets of old photos and greyed colour photos"),
+         "plot": ("tinct.train.plot", "training curves of one or several runs, overlaid")}
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
     parser = argparse.ArgumentParser(prog="tinct", description="Colorize black-and-white photos; train colorizers.")
+    parser.add_argument("--version", action="version", version=f"tinct {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in SUBCOMMANDS:
         try:
@@ -20,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         p = module.add_parser(sub)
         p.set_defaults(_run=module.run)
+    for name, (path, text) in TOOLS.items():
+        module = importlib.import_module(path)
+        p = sub.add_parser(name, help=text, description=text, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=lambda a, m=module, p=p: m.run(a, p))
     return parser
 
 

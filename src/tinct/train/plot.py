@@ -76,15 +76,17 @@ def plot(runs: list[Path], out: Path, labels: list[str] | None = None, x: str = 
     plt.close(fig)
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tinct.train.plot", description=__doc__.splitlines()[0])
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("runs", type=Path, nargs="+", metavar="RUN")
     p.add_argument("-o", "--out", type=Path, required=True, metavar="OUT.png")
     p.add_argument("--labels", type=lambda t: t.split(","), default=None, help="comma-separated, one per run")
     p.add_argument("--x", choices=("step", "images"), default="step")
     p.add_argument("--xmax", type=float, default=None, help="show only x <= XMAX (steps or images)")
     p.add_argument("--smooth", type=float, default=0.0, help="EMA weight for the training loss, 0 <= s < 1")
-    a = p.parse_args(argv)
+    return p
+
+
+def run(a, p=None) -> int:
     if a.labels and len(a.labels) != len(a.runs):
         p.error(f"--labels has {len(a.labels)} names for {len(a.runs)} runs")
     if not 0 <= a.smooth < 1:
@@ -96,6 +98,12 @@ def main(argv=None) -> int:
     print(f"wrote {a.out}")
     return 0
 
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tinct.train.plot", description=__doc__.splitlines()[0])
+    add_arguments(p)
+    return run(p.parse_args(argv), p)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""Issue 15: one CLI whose every flag explains itself, and one-line messages for what is missing."""
+import argparse
+import importlib.util
+
+import pytest
+
+import helpers
+from tinct import __version__
+from tinct.cli.main import TOOLS, build_parser, main
+
+
+def subparsers(parser):
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+@pytest.mark.parametrize("name", ["train", "evaluate", "prepare"])
+def test_every_flag_has_help_text(name):
+    sub = subparsers(build_parser())[name]
+    flags = [a for a in sub._actions if a.option_strings and a.dest != "help"]
+    assert len(flags) > 3
+    for a in flags:
+        assert a.help and len(a.help) > 8, (name, a.option_strings)
+    text = sub.format_help()
+    assert "default" in text
+
+
+def test_fixed_value_sets_are_choices():
+    train = subparsers(build_parser())["train"]
+    by_flag = {o: a for a in train._actions for o in a.option_strings}
+    assert set(by_flag["--schedule"].choices) == {"cosine", "step", "constant"}
+    assert set(by_flag["--grid"].choices) == {"srgb", "gamut", "grid18"}
+    assert set(by_flag["--precision"].choices) == {"auto", "fp32", "bf16"}
+    assert set(by_flag["--decode"].choices) == {"annealed", "mode", "mean"}
+    assert set(by_flag["--model"].choices) == {"default", "classic"}
+    assert "inference" in by_flag["--size"].help and "--input-size" in by_flag["--size"].help
+
+
+def test_version_and_tools_are_subcommands(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"tinct {__version__}"
+    assert set(TOOLS) <= set(subparsers(build_parser()))
+    with pytest.raises(SystemExit) as e:
+        main(["plot", "/nonexistent-run", "-o", "x.png"])
+    assert e.value.code == 2 and "not a training run" in capsys.readouterr().err
+
+
+def test_train_without_the_train_extra_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+    data = helpers.make_dataset(tmp_path / "d", n=8, size=32)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "tensorboard" else real(n, *a))
+    assert main(helpers.tiny_train_args(data, tmp_path / "run", 2)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["tinct train: needs the 'train' extra (tensorboard is not installed): pip install 'tinct[train]'"]
+    assert not (tmp_path / "run").exists()
