@@ -7,7 +7,6 @@ per-parameter AdamW loop; ``.item()``-style checks of the loss and gradient norm
 """
 from __future__ import annotations
 
-import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from tinct.color import bin_centres, rebalance_weights, rgb_to_lab
-from tinct.data.augment import random_resized_crop
+from tinct.data.augment import draw_hint_points, random_resized_crop
 from tinct.data.shards import ShardDataset
 from tinct.model import build_model
 from tinct.data.splits import batch_indices, split_indices
@@ -26,13 +25,7 @@ from tinct.train.loss import colorization_loss
 
 def old_simulate_hints(ab, g, p_none=0.5, mean_points=8.0, max_points=24, sizes_=(1, 3, 5, 7)):
     n, _, h, w = ab.shape
-    u = torch.rand(n, generator=g).clamp(min=1e-6)
-    counts = ((torch.log(u) / math.log(1 - 1 / mean_points)).floor().long() + 1).clamp(max=max_points)
-    counts = torch.where(torch.rand(n, generator=g) < p_none, torch.zeros_like(counts), counts)
-    ys = torch.randint(0, h, (n, max_points), generator=g)
-    xs = torch.randint(0, w, (n, max_points), generator=g)
-    sizes = torch.randint(0, len(sizes_), (n, max_points), generator=g)
-    active = torch.arange(max_points).view(1, -1) < counts.view(-1, 1)
+    active, ys, xs, sizes = draw_hint_points(n, h, w, g, p_none, mean_points, max_points, len(sizes_))
     hint_ab, mask = torch.zeros_like(ab), torch.zeros(n, 1, h, w, dtype=ab.dtype)
     batch_idx = torch.arange(n).view(-1, 1).expand(n, max_points)
     for si, s in enumerate(sizes_):

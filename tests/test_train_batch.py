@@ -1,7 +1,6 @@
 """Issue 10: the on-device training batch, the uint8 loader, the candidate-table soft encoding and the
 sync-free non-finite guard, each against a plain reference implementation."""
 import json
-import math
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ import torch.nn.functional as F
 
 import helpers
 from tinct.color import bin_centres, encode_soft, rgb_to_lab, to_dense
-from tinct.data.augment import random_resized_crop
+from tinct.data.augment import draw_hint_points, random_resized_crop
 from tinct.data.loader import BatchLoader
 from tinct.data.shards import ShardDataset
 from tinct.train import loop
@@ -31,13 +30,7 @@ def reference_encode_soft(ab, centres, k=5, sigma=5.0):
 def reference_hints(ab, g, p_none=0.5, mean_points=8.0, max_points=24, patch_sizes=(1, 3, 5, 7)):
     """Per patch size: the patch means by average pooling, the patches painted by convolution."""
     n, _, h, w = ab.shape
-    u = torch.rand(n, generator=g).clamp(min=1e-6)
-    counts = ((torch.log(u) / math.log(1 - 1 / mean_points)).floor().long() + 1).clamp(max=max_points)
-    counts = torch.where(torch.rand(n, generator=g) < p_none, torch.zeros_like(counts), counts)
-    ys = torch.randint(0, h, (n, max_points), generator=g)
-    xs = torch.randint(0, w, (n, max_points), generator=g)
-    sizes = torch.randint(0, len(patch_sizes), (n, max_points), generator=g)
-    active = torch.arange(max_points).view(1, -1) < counts.view(-1, 1)
+    active, ys, xs, sizes = draw_hint_points(n, h, w, g, p_none, mean_points, max_points, len(patch_sizes))
     total, cover = torch.zeros_like(ab), torch.zeros(n, 1, h, w)
     bidx = torch.arange(n).view(-1, 1).expand(n, max_points)
     for si, s in enumerate(patch_sizes):

@@ -32,6 +32,19 @@ def random_resized_crop(rgb: torch.Tensor, out: int, g: torch.Generator, scale=(
     return F.grid_sample(rgb, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
+def draw_hint_points(n: int, h: int, w: int, g: torch.Generator, p_none: float, mean_points: float,
+                     max_points: int, n_sizes: int):
+    """The random part of :func:`simulate_hints`, on the CPU: ``(active, ys, xs, size_index)``, each
+    ``(n, max_points)``; ``active`` marks the points each image really gets."""
+    u = torch.rand(n, generator=g).clamp(min=1e-6)
+    counts = ((torch.log(u) / math.log(1 - 1 / mean_points)).floor().long() + 1).clamp(max=max_points)
+    counts = torch.where(torch.rand(n, generator=g) < p_none, torch.zeros_like(counts), counts)
+    ys = torch.randint(0, h, (n, max_points), generator=g)
+    xs = torch.randint(0, w, (n, max_points), generator=g)
+    sizes = torch.randint(0, n_sizes, (n, max_points), generator=g)
+    return torch.arange(max_points).view(1, -1) < counts.view(-1, 1), ys, xs, sizes
+
+
 def simulate_hints(ab: torch.Tensor, g: torch.Generator, p_none: float = 0.5, mean_points: float = 8.0,
                    max_points: int = 24, patch_sizes=HINT_PATCH_SIZES) -> torch.Tensor:
     """Hints like a user's, drawn from the truth ``ab`` ``(N, 2, H, W)`` -> ``(N, 3, H, W)`` = (a/110, b/110, mask).
@@ -44,13 +57,7 @@ def simulate_hints(ab: torch.Tensor, g: torch.Generator, p_none: float = 0.5, me
     and scatters (no host synchronisation), so the result is the same on any device for the same ``g``.
     """
     n, _, h, w = ab.shape
-    u = torch.rand(n, generator=g).clamp(min=1e-6)
-    counts = ((torch.log(u) / math.log(1 - 1 / mean_points)).floor().long() + 1).clamp(max=max_points)
-    counts = torch.where(torch.rand(n, generator=g) < p_none, torch.zeros_like(counts), counts)
-    ys = torch.randint(0, h, (n, max_points), generator=g)
-    xs = torch.randint(0, w, (n, max_points), generator=g)
-    sizes = torch.randint(0, len(patch_sizes), (n, max_points), generator=g)
-    active = torch.arange(max_points).view(1, -1) < counts.view(-1, 1)
+    active, ys, xs, sizes = draw_hint_points(n, h, w, g, p_none, mean_points, max_points, len(patch_sizes))
     b = torch.arange(n).view(-1, 1).expand(n, max_points)[active]
     y, x = ys[active], xs[active]
     r = (torch.tensor(patch_sizes)[sizes[active]] // 2).view(-1, 1)
