@@ -45,7 +45,7 @@ Colorize black-and-white photos, optionally guided by colour hints.
 
 * `POST /api/colorize` (multipart/form-data): `image` (file, required); `hints` (JSON list of
   `{"x": float, "y": float, "color": "#rrggbb", "radius": float?}`, x/y/radius in the uploaded image's
-  pixels, origin top-left); `decode` (`annealed` | `mode` | `mean`); `temperature` (0-10]; `size`
+  pixels, origin top-left); `decode` (`annealed` | `mode` | `mean`); `temperature` [0.01, 10]; `size`
   (network input side, 32-1024). Returns `image/png` at the input's full size.
 * `GET /api/health`: JSON with status, model, device, limits and queue state.
 
@@ -63,7 +63,7 @@ COLORIZE_OPENAPI = {
                 "hints": {"type": "string", "description": 'JSON list of {"x", "y", "color": "#rrggbb", "radius"?}',
                           "example": '[{"x": 120, "y": 80, "color": "#2060ff"}]'},
                 "decode": {"type": "string", "enum": ["annealed", "mode", "mean"]},
-                "temperature": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
+                "temperature": {"type": "number", "minimum": 0.01, "maximum": 10},
                 "size": {"type": "integer", "minimum": 32, "maximum": MAX_SIZE},
             }}}},
     },
