@@ -28,7 +28,8 @@ outputs:
   is created if missing); with -o FILE (one input only) exactly there, in the format of its extension.
   --ext same keeps the input's format when it can hold the result (JPEG, PNG, WebP, TIFF, BMP) and
   otherwise writes PNG (e.g. for GIF, PPM/PGM or files with an unknown extension).
-  An existing file (the input included) is never replaced unless --overwrite is given; --skip-existing
+  An input is never written over, even with --overwrite (that input fails, the rest go on); any other
+  existing file is replaced only with --overwrite; --skip-existing
   skips inputs whose output already exists, so a killed batch can be resumed by rerunning it.
   Files are written under a temporary hidden name (.tinct-<pid>-<random>.part) and renamed when
   complete: an interrupted run leaves no partial outputs (stale temporary files are removed by the
@@ -157,9 +158,9 @@ def read_source(job: Job, max_pixels: int) -> Source:
 
 
 def _peek_format(stream) -> str | None:
-    from PIL import Image
+    from ..data.images import open_raster
     try:
-        with Image.open(stream) as im:
+        with open_raster(stream) as im:
             return im.format
     except Exception:
         return None

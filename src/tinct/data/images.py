@@ -9,8 +9,47 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".
 DEFAULT_MAX_PIXELS = 100_000_000  # 100 MP; larger files are refused before decoding
 
 
+# Decoders tinct lets Pillow use: raster formats decoded in-process. Never EPS/PS/PDF (Pillow would start
+# Ghostscript, a PostScript interpreter) or any other plugin that may call an external program. (Multi-picture
+# JPEGs, MPO, come through the JPEG opener.)
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF", "PPM", "TGA", "PCX", "SGI", "QOI")
+_REFUSED_MAGIC = {b"%!PS": "PostScript/EPS", b"\xc5\xd0\xd3\xc6": "EPS", b"%PDF": "PDF"}
+
+
 class ImageError(Exception):
     """An input that cannot be used; the message is one line naming the cause."""
+
+
+class NotAnImage(ImageError):
+    """Not a file of an allowed raster format (unknown, or refused such as EPS/PDF)."""
+
+
+def open_raster(source) -> Image.Image:
+    """``Image.open`` restricted to :data:`ALLOWED_FORMATS` (lazy: nothing decoded yet). Raises
+    :class:`NotAnImage` for anything else, naming PostScript/EPS/PDF when that is what it is."""
+    try:
+        return Image.open(source, formats=ALLOWED_FORMATS)
+    except UnidentifiedImageError:
+        head = _head(source)
+        for magic, name in _REFUSED_MAGIC.items():
+            if head.startswith(magic):
+                raise NotAnImage(f"{name} files are refused (they need an external interpreter); "
+                                 "convert to PNG or JPEG first") from None
+        raise NotAnImage("not an image file (unrecognized format; tinct reads JPEG, PNG, WebP, TIFF, BMP, GIF, "
+                         "PPM, TGA, PCX, SGI, QOI)") from None
+
+
+def _head(source, n: int = 8) -> bytes:
+    try:
+        if hasattr(source, "read"):
+            source.seek(0)
+            head = source.read(n)
+            source.seek(0)
+            return head
+        with open(source, "rb") as f:
+            return f.read(n)
+    except (OSError, ValueError):
+        return b""
 
 
 def open_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -19,7 +58,7 @@ def open_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(source)
+            img = open_raster(source)
             w, h = img.size
             if w * h > max_pixels:
                 raise ImageError(f"image is {w}x{h} = {_mp(w * h)}, over the limit of {_mp(max_pixels)}")

@@ -27,7 +27,7 @@ from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..data.images import ImageError, open_image
+from ..data.images import ImageError, NotAnImage, open_image, open_raster
 from ..pipeline.hints import Hint
 from .admission import BodyLimitMiddleware, Gate, client_gone
 from .errors import ClientError, error_response
@@ -119,10 +119,12 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     def work(data: bytes, hints: list[Hint], opts: dict) -> bytes:
         """Runs in a worker thread: decode, colorize, encode PNG."""
         try:
-            with Image.open(io.BytesIO(data)) as probe:
+            with open_raster(io.BytesIO(data)) as probe:
                 w, h = probe.size
         except Image.DecompressionBombError as e:
             raise ClientError(413, f"image refused: {str(e).splitlines()[0]}") from None
+        except NotAnImage as e:  # unknown, or refused (EPS/PDF: never handed to Ghostscript)
+            raise ClientError(415, str(e)) from None
         except Exception:  # noqa: BLE001 - anything PIL cannot even identify is not an image we take
             raise ClientError(415, "not an image file (unrecognized format)") from None
         if w * h > max_pixels:
