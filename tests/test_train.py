@@ -74,7 +74,7 @@ def test_run_outputs(data, tmp_path, capsys):
     names = {p.name for p in run.iterdir()}
     assert {"model.safetensors", "checkpoint.pt", "config.json", "prior.json", "val.jsonl", "images",
             "tensorboard"} <= names
-    assert not list(run.glob("*.tmp"))
+    assert not list(run.glob("*.tmp")) and not list(run.glob(".tinct-*"))
     pngs = sorted(p.name for p in (run / "images").glob("*.png"))
     assert pngs == ["step_0000002.png", "step_0000004.png"]
     from PIL import Image

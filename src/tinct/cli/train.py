@@ -55,6 +55,7 @@ def config_from_args(args) -> TrainConfig:
 
 
 def run(args) -> int:
+    from ..train.checkpoint import CheckpointError
     from ..train.loop import TrainingError, train
     cfg = config_from_args(args)
     if cfg.size % 32 or cfg.inference.input_size % 32:
@@ -62,7 +63,7 @@ def run(args) -> int:
         return 2
     try:
         result = train(cfg, resume=args.resume, steps=args.steps)
-    except (TrainingError, FileNotFoundError, KeyError) as e:
+    except (TrainingError, CheckpointError, FileNotFoundError, KeyError) as e:
         print(f"tinct train: {e}", file=sys.stderr)
         return 1
     if result:
