@@ -94,12 +94,24 @@ def to_rgb(img: Image.Image) -> Image.Image:
         return img
     has_alpha = img.mode in ("LA", "PA", "La") or (img.mode == "P" and "transparency" in img.info)
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16/32-bit grey: scale to 8 bits
-        import numpy as np
-        a = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if a.max() > 255 else 255.0
-        img = Image.fromarray((a / top * 255).round().clip(0, 255).astype("uint8"), "L")
+        img = Image.fromarray(_grey_to_8bit(img), "L")
     if img.mode == "F":
         import numpy as np
         a = np.asarray(img, dtype=np.float64)
         img = Image.fromarray((a.clip(0, 1) * 255).round().astype("uint8") if a.max() <= 1 else a.clip(0, 255).astype("uint8"), "L")
     return img.convert("RGBA" if has_alpha else "RGB")
+
+
+def _grey_to_8bit(img: Image.Image, band_pixels: int = 1 << 18):
+    """16/32-bit grey -> uint8 (H, W): ``round(v * 255 / top)`` clipped to 0-255, ``top`` = 65535 when any value
+    exceeds 255, else 255. Integer maths, 256 K pixels at a time, so a 40 MP 16-bit scan costs its own size
+    plus the 8-bit result, not several float64 copies (1.8 GB)."""
+    import numpy as np
+    a = np.asarray(img)
+    top = 65535 if a.max() > 255 else 255
+    out = np.empty(a.shape, np.uint8)
+    rows = max(1, band_pixels // max(a.shape[1], 1))
+    for y in range(0, a.shape[0], rows):
+        band = a[y:y + rows].astype(np.int64)
+        out[y:y + rows] = ((band * 255 + top // 2) // top).clip(0, 255)
+    return out
