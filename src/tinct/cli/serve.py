@@ -70,7 +70,8 @@ def run(args) -> int:
                      allowed_origins=args.allow_origin)
     if not _is_loopback(args.host):
         print(f"tinct serve: warning: binding {args.host} makes the server reachable from other machines; "
-              "it has no authentication", file=sys.stderr)
+              f"it has no authentication. It answers to the Host names {sorted(served_names(args.host, args.allow_host))}"
+              " (--allow-host NAME adds one)", file=sys.stderr)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"tinct serve: http://{host}:{args.port}/  (model {args.model or 'default'}, device {colorizer.device})",
           file=sys.stderr, flush=True)
