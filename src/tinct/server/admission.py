@@ -12,6 +12,7 @@ from .errors import ClientError, error_response
 
 DEFAULT_BODY_TIMEOUT = 60.0   # seconds from a request's headers to the end of its body
 BODY_TAIL = "tinct.body_tail"  # scope key: the last bytes of the body read so far (truncation check)
+CLOSE = {"Connection": "close"}
 
 
 class BodyLimitMiddleware:
@@ -41,7 +42,7 @@ class BodyLimitMiddleware:
                     return await resp(scope, receive, send)
                 break
         if length is not None and length > self.limit:
-            resp = error_response(413, _too_large_message(length, self.limit))
+            resp = error_response(413, _too_large_message(length, self.limit), headers=CLOSE)
             return await resp(scope, receive, send)
 
         seen = 0
@@ -59,7 +60,7 @@ class BodyLimitMiddleware:
                     message = await receive()
             except TimeoutError:
                 raise ClientError(408, f"request body not received within {timeout:g} s "
-                                       "(tinct serve --body-timeout)", headers={"Connection": "close"}) from None
+                                       "(tinct serve --body-timeout)", headers=CLOSE) from None
             if message["type"] == "http.request":
                 body = message.get("body", b"")
                 seen += len(body)
@@ -71,7 +72,17 @@ class BodyLimitMiddleware:
                 done = True
             return message
 
-        await self.app(scope, counting_receive, send)
+        has_body = bool(length) or any(k == b"transfer-encoding" for k, _ in scope.get("headers", ()))
+
+        async def closing_send(message):
+            # an answer given before the whole body was read (a refusal) closes the connection: the client
+            # would otherwise keep it, trickling a body nobody reads, outside every deadline
+            if message["type"] == "http.response.start" and has_body and not done:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                message = {**message, "headers": headers + [(b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, counting_receive, closing_send)
 
 
 def check_multipart_complete(scope, content_type: str) -> None:

@@ -53,15 +53,15 @@ class HostOriginGuard:
         headers = {k.decode(): v.decode("latin-1") for k, v in scope.get("headers", ()) if k in (b"host", b"origin")}
         host = headers.get("host")
         if host is None:
-            return await error_response(400, "missing Host header")(scope, receive, send)
+            return await _refuse(400, "missing Host header", scope, receive, send)
         if "*" not in self.hosts and host_name(host) not in self.hosts:
-            return await error_response(400, f"host {host_name(host)[:60]!r} is not served here "
-                                              "(tinct serve --allow-host NAME adds a name)")(scope, receive, send)
+            return await _refuse(400, f"host {host_name(host)[:60]!r} is not served here "
+                                      "(tinct serve --allow-host NAME adds a name)", scope, receive, send)
         origin = headers.get("origin")
         if origin is not None and not self._same_origin(origin, host) and not self._allowed(origin):
             what = "preflight" if scope["method"] == "OPTIONS" else "request"
-            return await error_response(403, f"cross-origin {what} from {origin[:80]!r} refused "
-                                              "(tinct serve --allow-origin ORIGIN allows one)")(scope, receive, send)
+            return await _refuse(403, f"cross-origin {what} from {origin[:80]!r} refused "
+                                      "(tinct serve --allow-origin ORIGIN allows one)", scope, receive, send)
         return await self.app(scope, receive, send)
 
     def _allowed(self, origin: str) -> bool:
@@ -74,3 +74,8 @@ class HostOriginGuard:
         except ValueError:
             return False
         return parts.scheme in ("http", "https") and parts.netloc.lower() == host.strip().lower()
+
+
+async def _refuse(status: int, message: str, scope, receive, send):
+    """Answer without reading the body, and close the connection (nobody will read what follows)."""
+    await error_response(status, message, headers={"Connection": "close"})(scope, receive, send)
