@@ -126,7 +126,8 @@ HEADER_TIMEOUT = 2
 def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with tinct_serve(log, "--queue", 1, "--workers", 1, "--body-timeout", BODY_TIMEOUT,
-                     "--header-timeout", HEADER_TIMEOUT, "--max-connections", 32) as (proc, base):
+                     "--header-timeout", HEADER_TIMEOUT, "--max-connections", 32, "--allow-host", "photos.lan",
+                     "--allow-origin", "http://localhost:3000") as (proc, base):
         yield proc, base, int(base.rsplit(":", 1)[1])
 
 
@@ -210,10 +211,13 @@ def test_unfinished_headers_and_idle_connections_are_cut(server):
         assert c.post(base + "/api/colorize", files={"image": ("a.png", PHOTO)}).status_code == 200
 
 
-def test_real_server_refuses_a_foreign_host(server):
+def test_real_server_checks_host_and_origin(server):
     proc, base, port = server
     r = httpx.get(base + "/api/health", headers={"host": "attacker.example"}, timeout=10)
     assert r.status_code == 400 and "not served here" in r.json()["error"]
-    r = httpx.post(base + "/api/colorize", files={"image": ("a.png", PHOTO)}, headers={"origin": "http://evil.example"},
-                   timeout=10)
-    assert r.status_code == 403
+    assert httpx.get(base + "/api/health", headers={"host": f"photos.lan:{port}"}, timeout=10).status_code == 200
+    files = {"image": ("a.png", PHOTO)}
+    r = httpx.post(base + "/api/colorize", files=files, headers={"origin": "http://evil.example"}, timeout=10)
+    assert r.status_code == 403 and r.headers["connection"] == "close"
+    r = httpx.post(base + "/api/colorize", files=files, headers={"origin": "http://localhost:3000"}, timeout=30)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://localhost:3000"
