@@ -52,8 +52,9 @@ Colorize black-and-white photos, optionally guided by colour hints.
   (network input side, 32-1024). Returns `image/png` at the input's full size.
 * `GET /api/health`: JSON with status, model, device, limits and queue state.
 
-Errors are JSON `{"error": "..."}`: 400 bad request/corrupt image, 413 upload or image too large,
-415 not an image / not multipart, 422 bad field, 503 busy (retry after `Retry-After` seconds).
+Errors are JSON `{"error": "..."}`: 400 bad request/corrupt image/truncated body/unknown Host, 403 cross-origin
+request, 408 body too slow, 413 upload or image too large, 415 not an image (EPS/PDF refused) / not multipart,
+422 bad field, 503 busy (retry after `Retry-After` seconds).
 """
 
 COLORIZE_OPENAPI = {
