@@ -1,7 +1,8 @@
 """The load test of test_server_load.py (mixed good and bad requests, here 32 at a time) with five slow uploaders
 beside it, each sending a correct Content-Length and then one body byte a second, reconnecting after every
 408: nothing 5xx except counted 503s, every good photo answered with a correct PNG, every slow upload cut with
-408 at the body deadline (or refused at once with 503 while the queue is full), the queue never held by them, and the server's memory growth reported."""
+408 at the body deadline (or refused at once with 503 while the queue is full), the queue never held by them,
+and the server's memory growth reported."""
 from __future__ import annotations
 
 import os
@@ -73,7 +74,8 @@ def test_burst_with_slow_uploaders(tmp_path):
         slow_statuses = Counter(s[0][:12] for s in slow)
         print(f"\nload + {SLOW_CLIENTS} slow uploaders: {N_REQUESTS} requests x{CONCURRENCY} in {t2 - t1:.1f} s; "
               f"kinds {dict(kinds)}; final statuses {dict(statuses)}; 503 busy answers (retried) {counts['503']}; "
-              f"slow uploads {dict(slow_statuses)} after {min(s[1] for s in slow):.1f}-{max(s[1] for s in slow):.1f} s; "
+              f"slow uploads {dict(slow_statuses)} after {min(s[1] for s in slow):.1f}-"
+              f"{max(s[1] for s in slow):.1f} s; "
               f"RSS {rss_start:.0f} -> {rss_end:.0f} MB")
 
         problems = check(outcomes)

@@ -26,7 +26,8 @@ def add_parser(sub):
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                    help=f"colorizations run at once, in threads (default {DEFAULT_WORKERS})")
     p.add_argument("--header-timeout", type=float, default=10.0, metavar="S",
-                   help="seconds a request's headers may take to arrive, then 408 and the connection closed (default 10)")
+                   help="seconds a request's headers may take to arrive, then 408 and the connection is closed "
+                        "(default 10)")
     p.add_argument("--body-timeout", type=float, default=60.0, metavar="S",
                    help="seconds a request's body may take to arrive, then 408 (default 60)")
     p.add_argument("--max-connections", type=int, default=64, metavar="N",
@@ -70,8 +71,8 @@ def run(args) -> int:
                      allowed_origins=args.allow_origin)
     if not _is_loopback(args.host):
         print(f"tinct serve: warning: binding {args.host} makes the server reachable from other machines; "
-              f"it has no authentication. It answers to the Host names {sorted(served_names(args.host, args.allow_host))}"
-              " (--allow-host NAME adds one)", file=sys.stderr)
+              f"it has no authentication. It answers to the Host names "
+              f"{sorted(served_names(args.host, args.allow_host))} (--allow-host NAME adds one)", file=sys.stderr)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"tinct serve: http://{host}:{args.port}/  (model {args.model or 'default'}, device {colorizer.device})",
           file=sys.stderr, flush=True)
