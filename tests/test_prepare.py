@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def test_skips_corrupt_tiny_and_grey_with_reasons(messy_folder, tmp_path):
     on_disk = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert on_disk["skipped"] == m["skipped"] and on_disk["counts"] == m["counts"]
     assert len(m["splits"]["train"]) == 4                     # 13 inputs, 4 per shard
-    assert not list((tmp_path / "out").glob("*.tmp"))
+    assert not list((tmp_path / "out").glob(".tinct-*")) and not list((tmp_path / "out").glob("*.tmp"))
 
 
 def test_shards_read_back_exactly(messy_folder, tmp_path):
@@ -115,19 +116,21 @@ def test_rerun_after_interruption_gives_identical_shards(tmp_path):
     want = helpers.sha256_files(clean)
     assert len(want) == 2 * 6                                 # 31 inputs: 6 shards, each .u8 and .json
 
-    # an interrupted run: a finished shard lost, another torn mid-write (.tmp left), no manifest
+    # an interrupted run: a finished shard lost, another torn mid-write (temporary files left), no manifest
     broken = tmp_path / "broken"
     prepare([src], broken, size=32, shard_size=6, workers=2, progress=False)
     (broken / "train-00002.u8").unlink()
     (broken / "train-00004.json").unlink()
-    (broken / "train-00003.u8.tmp").write_bytes(b"\x00" * 1000)
-    (broken / "train-00001.json.tmp").write_text("{")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])   # a writer that is gone (its pid names its temps)
+    dead.wait()
+    (broken / f".tinct-{dead.pid}-0a1b2c3d.part").write_bytes(b"\x00" * 1000)
+    (broken / f".tinct-{dead.pid}-4e5f6a7b.part").write_text("{")
     (broken / "manifest.json").unlink()
     untouched = (broken / "train-00000.u8").stat().st_mtime_ns
     m = prepare([src], broken, size=32, shard_size=6, workers=2, progress=False)
     assert helpers.sha256_files(broken) == want
     assert m == m_clean
-    assert not list(broken.glob("*.tmp"))                    # leftovers of the interrupted run are cleaned up
+    assert not list(broken.glob(".tinct-*"))                 # leftovers of the interrupted run are cleaned up
     assert m["counts"] == m_clean["counts"] and m["splits"] == m_clean["splits"]
     assert (broken / "train-00000.u8").stat().st_mtime_ns == untouched   # finished shards are not redone
     ds = ShardDataset(broken)

@@ -82,14 +82,14 @@ def assert_json_error(resp, statuses) -> str:
 @pytest.fixture(scope="module")
 def client(colorizer):
     app = create_app(colorizer, max_upload_bytes=UPLOAD_LIMIT, max_pixels=PIXEL_LIMIT, queue_size=4, workers=1)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def follower_client():
     app = create_app(hint_follower(PIXEL_LIMIT), max_upload_bytes=UPLOAD_LIMIT, max_pixels=PIXEL_LIMIT)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as c:
         yield c
 
 
@@ -394,7 +394,7 @@ def test_full_queue_answers_503_and_recovers():
     blocking = Blocking(hint_follower(PIXEL_LIMIT))
     app = create_app(blocking, max_upload_bytes=UPLOAD_LIMIT, max_pixels=PIXEL_LIMIT, queue_size=1, workers=1)
     results = {}
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as c:
         def call(key):
             results[key] = post(c, GOOD)
         t1 = threading.Thread(target=call, args=("first",))

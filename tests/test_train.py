@@ -14,6 +14,7 @@ import torch
 import helpers
 import tinct
 from tinct.cli.main import main
+from tinct.color import bin_centres
 from tinct.train import loop
 from tinct.train.checkpoint import load_checkpoint
 
@@ -64,7 +65,7 @@ def test_training_lowers_the_loss(data, tmp_path):
     assert len(curve) == 60 and np.isfinite(curve).all()
     first, last = curve[:15].mean(), curve[-15:].mean()
     assert last < first - 0.2, (first, last)
-    assert first < np.log(257) * 1.5                  # starts near chance (rebalanced), not wildly off
+    assert first < np.log(261) * 1.5                  # starts near chance (rebalanced), not wildly off
 
 
 def test_run_outputs(data, tmp_path, capsys):
@@ -74,7 +75,7 @@ def test_run_outputs(data, tmp_path, capsys):
     names = {p.name for p in run.iterdir()}
     assert {"model.safetensors", "checkpoint.pt", "config.json", "prior.json", "val.jsonl", "images",
             "tensorboard"} <= names
-    assert not list(run.glob("*.tmp"))
+    assert not list(run.glob("*.tmp")) and not list(run.glob(".tinct-*"))
     pngs = sorted(p.name for p in (run / "images").glob("*.png"))
     assert pngs == ["step_0000002.png", "step_0000004.png"]
     from PIL import Image
@@ -86,12 +87,12 @@ def test_run_outputs(data, tmp_path, capsys):
     assert [v["step"] for v in vals] == [2, 4]
     assert 0 <= vals[-1]["model"]["auc"] <= 100 and "auc_rebalanced" in vals[-1]["grey"]
     prior = json.loads((run / "prior.json").read_text())
-    assert len(prior["prior"]) == 257 and sum(prior["prior"]) == pytest.approx(1, abs=1e-4)
+    assert len(prior["prior"]) == len(bin_centres()) == 261 and sum(prior["prior"]) == pytest.approx(1, abs=1e-4)
     ck = load_checkpoint(run)
     assert ck["step"] == 4 and ck["config"]["model"]["arch"] == "classic"
 
     col = tinct.Colorizer.load(run / "model.safetensors", device="cpu")
-    assert col.model.model_config.arch == "classic" and len(col.centres) == 257
+    assert col.model.model_config.arch == "classic" and len(col.centres) == 261
     assert torch.equal(col.model.prior, torch.as_tensor(prior["prior"], dtype=torch.float32))
     for k, v in col.net.state_dict().items():                  # the model file holds the final weights
         assert torch.equal(v, ck["model"][k]), k

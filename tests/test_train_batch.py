@@ -171,13 +171,13 @@ def test_loader_waits_for_a_slots_device_copy_before_refilling_it(dataset):
 
 
 def test_a_small_dataset_trains_with_a_holdout_that_fits(tmp_path, capsys):
-    """120 photos and the default --holdout 500: the holdout shrinks to 10 % and says so."""
+    """120 photos and the default --holdout 500: the holdout shrinks to a fifth and says so."""
     from tinct.cli.main import main
     from tinct.data.splits import fit_holdout
-    assert [fit_holdout(n, 500) for n in (0, 1, 2, 120, 10_000)] == [0, 0, 1, 12, 500]
+    assert [fit_holdout(n, 500) for n in (0, 1, 2, 120, 10_000)] == [0, 0, 1, 24, 500]
     data = helpers.make_dataset(tmp_path / "d", n=120, size=32, shard_size=60)
     args = helpers.tiny_train_args(data, tmp_path / "run", 2)
     i = args.index("--holdout")
     del args[i:i + 2]                                     # the default, 500
     assert main(args) == 0
-    assert "holding out 12 (10 %)" in capsys.readouterr().err
+    assert "holding out 24 (a fifth)" in capsys.readouterr().err

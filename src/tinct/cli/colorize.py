@@ -28,7 +28,8 @@ outputs:
   is created if missing); with -o FILE (one input only) exactly there, in the format of its extension.
   --ext same keeps the input's format when it can hold the result (JPEG, PNG, WebP, TIFF, BMP) and
   otherwise writes PNG (e.g. for GIF, PPM/PGM or files with an unknown extension).
-  An existing file (the input included) is never replaced unless --overwrite is given; --skip-existing
+  An input is never written over, even with --overwrite (that input fails, the rest go on); any other
+  existing file is replaced only with --overwrite; --skip-existing
   skips inputs whose output already exists, so a killed batch can be resumed by rerunning it.
   Files are written under a temporary hidden name (.tinct-<pid>-<random>.part) and renamed when
   complete: an interrupted run leaves no partial outputs (stale temporary files are removed by the
@@ -61,10 +62,10 @@ def add_parser(sub):
     g.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
     p.add_argument("--decode", choices=_decodes(), default=None,
                    help="how colours are chosen from the predicted distribution (default: the model's)")
-    p.add_argument("--temperature", type=_positive_float, default=None, metavar="T",
-                   help="annealed-mean temperature: lower is more vivid (default: the model's)")
+    p.add_argument("--temperature", type=_temperature, default=None, metavar="T",
+                   help="annealed-mean temperature in [0.01, 10]: lower is more vivid (default: the model's)")
     p.add_argument("--size", type=_size, default=None, metavar="N",
-                   help="side of the network's input in pixels, at least 32 (default: the model's)")
+                   help="side of the network's input in pixels, 32-8192 (default: the model's)")
     p.add_argument("--model", default=None, metavar="NAME|PATH",
                    help="'default' (shipped), a .safetensors model file or a training run folder")
     p.add_argument("--device", choices=DEVICES, default="auto", help="where to run the network (default: auto)")
@@ -87,14 +88,16 @@ def _decodes():
     return DECODES
 
 
-def _positive_float(text):
+def _temperature(text):
+    from ..pipeline import checks
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
-    return v
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+    try:
+        return checks.temperature(v)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _positive_int(text):
@@ -108,10 +111,11 @@ def _positive_int(text):
 
 
 def _size(text):
-    v = _positive_int(text)
-    if v < 32:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 32")
-    return v
+    from ..pipeline import checks
+    try:
+        return checks.size(_positive_int(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _hint(text):
@@ -154,9 +158,9 @@ def read_source(job: Job, max_pixels: int) -> Source:
 
 
 def _peek_format(stream) -> str | None:
-    from PIL import Image
+    from ..data.images import open_raster
     try:
-        with Image.open(stream) as im:
+        with open_raster(stream) as im:
             return im.format
     except Exception:
         return None

@@ -126,6 +126,7 @@ def plan(args) -> Plan:
     result = Plan()
     seen_src: set = set()
     seen_out: dict = {}
+    sources: list = []
     for text in inputs:
         p = Path(text)
         if p.is_dir():
@@ -147,6 +148,7 @@ def plan(args) -> Plan:
             if key in seen_src:
                 continue
             seen_src.add(key)
+            sources.append(src)
             if out_file is not None:
                 dst = out_file
                 fmt = _check_ext(args.ext, format_for(out_file), out_file)
@@ -164,6 +166,30 @@ def plan(args) -> Plan:
                 continue
             seen_out[dkey] = show(src)
             result.jobs.append(Job(src, show(src), dst, fmt))
+    return _not_onto_inputs(result, sources)
+
+
+def _file_id(path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _not_onto_inputs(result: Plan, sources: list) -> Plan:
+    """Drop (as errors) jobs whose output is one of the inputs: by name, or by the file it is (symlinks and
+    hard links included). --overwrite never means replacing a photo being colorized."""
+    names = {os.path.normcase(os.path.realpath(p)) for p in sources}
+    ids = {_file_id(p) for p in sources} - {None}
+    jobs = []
+    for j in result.jobs:
+        if os.path.normcase(os.path.realpath(j.out)) in names or _file_id(j.out) in ids:
+            result.errors.append((j.name, f"its output {show(j.out)} is one of the inputs; tinct never writes "
+                                          "over its inputs, even with --overwrite (choose another -o)"))
+        else:
+            jobs.append(j)
+    result.jobs = jobs
     return result
 
 

@@ -25,6 +25,19 @@ def add_parser(sub):
                    help=f"requests that may wait for a worker; more get 503 (default {DEFAULT_QUEUE})")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                    help=f"colorizations run at once, in threads (default {DEFAULT_WORKERS})")
+    p.add_argument("--header-timeout", type=float, default=10.0, metavar="S",
+                   help="seconds a request's headers may take to arrive, then 408 and the connection is closed "
+                        "(default 10)")
+    p.add_argument("--body-timeout", type=float, default=60.0, metavar="S",
+                   help="seconds a request's body may take to arrive, then 408 (default 60)")
+    p.add_argument("--max-connections", type=int, default=64, metavar="N",
+                   help="open connections at most; more get 503 (default 64)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer to this Host name (repeatable; '*' for any); by default only the loopback "
+                        "names and the --host address")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="let pages from this origin (e.g. http://localhost:3000) use the API (CORS; repeatable); "
+                        "by default cross-origin requests are refused")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return p
 
@@ -34,14 +47,17 @@ def run(args) -> int:
         import uvicorn
 
         from ..server.app import create_app
+        from ..server.origin import served_names
+        from ..server.protocol import with_header_timeout
     except ModuleNotFoundError as e:
         print(f"tinct serve: {e.name} is not installed; pip install 'tinct[serve]'", file=sys.stderr)
         return 2
     from ..pipeline.colorizer import Colorizer
 
-    if args.max_upload_mb <= 0 or args.max_pixels <= 0 or args.queue < 0 or args.workers < 1:
-        print("tinct serve: --max-upload-mb and --max-pixels must be > 0, --queue >= 0, --workers >= 1",
-              file=sys.stderr)
+    if (not 0 < args.max_upload_mb < 1e6 or args.max_pixels <= 0 or args.queue < 0 or args.workers < 1
+            or not 0 < args.header_timeout < 1e6 or not 0 < args.body_timeout < 1e6 or args.max_connections < 2):
+        print("tinct serve: --max-upload-mb, --max-pixels and the timeouts must be > 0, --queue >= 0, --workers >= 1, "
+              "--max-connections >= 2", file=sys.stderr)
         return 2
     try:
         extra = {"backend": args.backend} if args.backend != "torch" else {}
@@ -50,15 +66,19 @@ def run(args) -> int:
         print(f"tinct serve: cannot load model: {e}", file=sys.stderr)
         return 2
     app = create_app(colorizer, max_upload_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels,
-                     queue_size=args.queue, workers=args.workers, model_name=args.model or "default")
+                     queue_size=args.queue, workers=args.workers, model_name=args.model or "default",
+                     body_timeout=args.body_timeout, allowed_hosts=served_names(args.host, args.allow_host),
+                     allowed_origins=args.allow_origin)
     if not _is_loopback(args.host):
         print(f"tinct serve: warning: binding {args.host} makes the server reachable from other machines; "
-              "it has no authentication", file=sys.stderr)
+              f"it has no authentication. It answers to the Host names "
+              f"{sorted(served_names(args.host, args.allow_host))} (--allow-host NAME adds one)", file=sys.stderr)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"tinct serve: http://{host}:{args.port}/  (model {args.model or 'default'}, device {colorizer.device})",
           file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_keep_alive=5,
-                server_header=False)
+                server_header=False, http=with_header_timeout(args.header_timeout),
+                limit_concurrency=args.max_connections)
     return 0
 
 

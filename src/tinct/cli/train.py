@@ -50,7 +50,7 @@ HELP = {
     "hint_mean_points": "mean of the geometric number of hint points of a hinted image",
     "hint_max_patch": "hint patches are squares of odd side 1..N pixels",
     "scene_weight": "weight of a scene-category loss on the data's labels (0 = no scene head)",
-    "holdout": "training images held out for validation and tuning (at most 10 %% of the data)",
+    "holdout": "training images held out for validation and tuning (at most a fifth of the data)",
     "log_every": "steps between logged scalars",
     "image_every": "steps between image grids (TensorBoard and RUN/images/)",
     "val_every": "steps between held-out validations",
@@ -123,13 +123,14 @@ def run(args) -> int:
         print(f"tinct train: needs the 'train' extra ({missing} is not installed): pip install 'tinct[train]'",
               file=sys.stderr)
         return 2
+    from ..train.checkpoint import CheckpointError
     from ..train.loop import TrainingError, train
     if cfg.size % 32 or cfg.inference.input_size % 32:
         print("tinct train: --size and --input-size must be multiples of 32", file=sys.stderr)
         return 2
     try:
         result = train(cfg, resume=args.resume, steps=args.steps)
-    except (TrainingError, FileNotFoundError, KeyError) as e:
+    except (TrainingError, CheckpointError, FileNotFoundError, KeyError) as e:
         print(f"tinct train: {e}", file=sys.stderr)
         return 1
     if result:

@@ -130,9 +130,16 @@ def decode(logits: torch.Tensor, centres: torch.Tensor, method: str = "annealed"
     if method == "mean":
         p = torch.softmax(logits, 1)
     elif method == "annealed":
-        if temperature <= 0:
+        if not temperature > 0:
             raise ValueError("temperature must be > 0")
-        p = torch.softmax(torch.log_softmax(logits, 1) / temperature, 1)
+        # softmax subtracts the max of log p / T, which is >= -log(Q) / T: finite for T >= 1e-30. Below that
+        # (1e-300 is 0 in float32: 0/0 = NaN, a black image) scale (log p - max) by the largest finite float
+        # instead: 0 at the mode, -inf elsewhere, so the weights tend to the mode however small T is
+        z = torch.log_softmax(logits, 1)
+        if temperature >= 1e-30:
+            p = torch.softmax(z / temperature, 1)
+        else:
+            p = torch.softmax((z - z.amax(1, keepdim=True)) * torch.finfo(z.dtype).max, 1)
     else:
         raise ValueError(f"unknown decode {method!r}; choose from {DECODES}")
     return torch.einsum("nqhw,qc->nchw", p, c)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..io_atomic import clean_stale_temps, write_atomic, write_bytes_atomic
 from .images import IMAGE_EXTENSIONS, ImageError, open_image
 
 MIN_SIDE = 32          # smaller images are skipped as tiny
@@ -116,16 +117,9 @@ def _write_shard(job) -> dict:
         except ImageError as e:
             skipped.append({"path": it.path, "reason": str(e)})
     data = np.stack(records) if records else np.zeros((0, size, size, 3), np.uint8)
-    tmp = final.with_name(final.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data.tobytes())
-        f.flush()
-        os.fsync(f.fileno())
     meta = {"name": name, "count": len(records), "labels": labels, "skipped": skipped, "key": key}
-    tmp_meta = meta_path.with_name(meta_path.name + ".tmp")
-    tmp_meta.write_text(json.dumps(meta))
-    os.replace(tmp, final)
-    os.replace(tmp_meta, meta_path)
+    write_atomic(final, lambda f: f.write(data.data))   # the shard first: its json says it is complete
+    write_bytes_atomic(meta_path, json.dumps(meta).encode())
     return meta
 
 
@@ -154,12 +148,8 @@ def prepare(sources: list[Path], out: Path, size: int = 128, shard_size: int = 1
                 "splits": {s: [m["name"] for m in metas if m["name"].startswith(s + "-")] for s in splits},
                 "counts": {s: sum(m["count"] for m in metas if m["name"].startswith(s + "-")) for s in splits},
                 "skipped": [x for m in metas for x in m["skipped"]]}
-    tmp = out / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, out / "manifest.json")
-    for split in splits:  # temporary files an interrupted run left behind
-        for stale in out.glob(f"{split}-*.tmp"):
-            stale.unlink(missing_ok=True)
+    write_bytes_atomic(out / "manifest.json", json.dumps(manifest, indent=1).encode())
+    clean_stale_temps(out)  # temporary files an interrupted run left behind
     return manifest
 
 

@@ -5,11 +5,11 @@ import numpy as np
 
 
 def fit_holdout(n: int, holdout: int) -> int:
-    """The number of images to hold out of ``n``: ``holdout``, but never more than 10 % of the data (at least
-    one image when there are two or more), so a small dataset still trains."""
+    """The number of images to hold out of ``n``: ``holdout``, but never more than a fifth of the data (at
+    least one image when there are two or more), so a small dataset still trains."""
     if n < 2:
         return 0
-    return max(1, min(holdout, n // 10))
+    return max(1, min(holdout, n // 5))
 
 
 def split_indices(n: int, holdout: int) -> tuple[np.ndarray, np.ndarray]:

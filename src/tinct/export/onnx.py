@@ -27,6 +27,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..io_atomic import write_bytes_atomic
+
 FORMAT = "tinct-onnx-1"
 DEFAULT_OPSET = 17
 META_PREFIX = "tinct."
@@ -108,11 +110,7 @@ def to_onnx_bytes(loaded, opset: int = DEFAULT_OPSET, sample_size: int | None = 
 def export_onnx(loaded, path, opset: int = DEFAULT_OPSET) -> Path:
     """Export to ``path`` (written atomically); returns the path. Runs ``onnx.checker.check_model``."""
     data = to_onnx_bytes(loaded, opset)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return write_bytes_atomic(Path(path), data)
 
 
 def read_metadata(model_or_path) -> dict:

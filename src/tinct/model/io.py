@@ -3,15 +3,14 @@ model and inference configs in its metadata, so a file rebuilds and runs itself 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from safetensors import safe_open
 
 from ..color import bin_centres
+from ..io_atomic import write_atomic
 from .colorizers import ClassicColorizer, LiteFPNColorizer
 from .config import InferenceConfig, ModelConfig, from_dict
 
@@ -41,16 +40,12 @@ class LoadedModel:
 
 
 def save_model_file(path, net, model_config: ModelConfig, inference: InferenceConfig, prior, weights) -> None:
-    """Write atomically (temporary name, then rename)."""
+    """Write atomically (io_atomic: temporary file, fsync, rename)."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     tensors.update({"meta.bin_centres": bin_centres(model_config.grid), "meta.prior": prior.float().cpu(),
                     "meta.rebalance_weights": weights.float().cpu()})
     meta = {"format": FORMAT, "model": json.dumps(asdict(model_config)), "inference": json.dumps(asdict(inference))}
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_atomic(path, lambda f: f.write(save(tensors, metadata=meta)), mode=0o644)
 
 
 def load_model_file(path) -> LoadedModel:

@@ -23,6 +23,7 @@ from ..data.images import DEFAULT_MAX_PIXELS, open_image, to_rgb
 from ..model import MODEL_FILE, LoadedModel, load_model_file
 from ..model.config import InferenceConfig
 from .fast_lab import is_grey, lightness, recombine_band
+from . import checks
 from .fast_net import prepare_for_cpu
 from .hints import as_hints, render_hints
 
@@ -107,11 +108,7 @@ class Colorizer:
                                       if v is not None})
         if o.decode not in DECODES:
             raise ValueError(f"decode must be one of {DECODES}, not {o.decode!r}")
-        if o.temperature <= 0:
-            raise ValueError("temperature must be > 0")
-        if o.size < 32:
-            raise ValueError("size must be at least 32")
-        return o
+        return replace(o, temperature=checks.temperature(o.temperature), size=checks.size(o.size))
 
     # --- public API -------------------------------------------------------------------------------------
     def colorize(self, image, hints=None, decode: str | None = None, temperature: float | None = None,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from ..color import rgb_to_lab
+from .checks import hint_numbers, number
 
 
 @dataclass(frozen=True)
@@ -41,22 +42,21 @@ def parse_hint_arg(text: str) -> Hint:
         radius = float(parts[3]) if len(parts) == 4 else None
     except ValueError:
         raise ValueError(f"hint {text!r}: X, Y and RADIUS must be numbers") from None
+    x, y, radius = hint_numbers(x, y, radius, f"hint {text[:40]!r}:")
     return Hint(x, y, parse_color(parts[2]), radius)
 
 
 def as_hints(hints) -> list[Hint]:
-    """Accept Hint objects or tuples ``(x, y, (r, g, b)[, radius])``; validate."""
+    """Accept Hint objects or tuples ``(x, y, (r, g, b)[, radius])``; validate (ValueError: one line)."""
     out = []
     for h in hints or []:
         if not isinstance(h, Hint):
             if len(h) not in (3, 4) or len(h[2]) != 3:
-                raise ValueError(f"hint {h!r} is not (x, y, (r, g, b)[, radius])")
-            h = Hint(float(h[0]), float(h[1]), tuple(int(c) for c in h[2]), float(h[3]) if len(h) == 4 else None)
-        if not all(0 <= c <= 255 for c in h.rgb):
-            raise ValueError(f"hint colour {h.rgb} is outside 0-255")
-        if h.radius is not None and h.radius < 0:
-            raise ValueError(f"hint radius {h.radius} is negative")
-        out.append(h)
+                raise ValueError(f"hint {str(h)[:60]} is not (x, y, (r, g, b)[, radius])")
+            h = Hint(h[0], h[1], tuple(h[2]), h[3] if len(h) == 4 else None)
+        x, y, radius = hint_numbers(h.x, h.y, h.radius)
+        rgb = tuple(round(number(c, "hint colour channel", 0, 255)) for c in h.rgb)
+        out.append(Hint(x, y, rgb, radius))
     return out
 
 

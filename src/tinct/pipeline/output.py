@@ -1,26 +1,21 @@
 """Writing result images safely: never a half-written or zero-byte file, never an accidental overwrite.
 
-A file is written under a temporary name in the destination folder (``.tinct-<pid>-<random>.part``: hidden,
-and not an image extension, so folder listings ignore it), flushed and fsynced, then published in one step:
-``os.link`` (fails if the name exists, so nothing is overwritten even by a concurrent writer) or, with
-``overwrite=True``, ``os.replace``. On any error the temporary file is removed. A process killed with SIGKILL
-can leave a temporary file behind but never a partial output; :func:`clean_stale_temps` removes the temporary
-files of processes that are no longer running.
+A file is written with :func:`tinct.io_atomic.write_atomic` (a hidden temporary file in the destination folder,
+fsynced, then published in one step): ``os.link`` (fails if the name exists, so nothing is overwritten even by
+a concurrent writer) or, with ``overwrite=True``, ``os.replace``. On any error the temporary file is removed.
+A process killed with SIGKILL can leave a temporary file behind but never a partial output;
+:func:`clean_stale_temps` removes the temporary files of processes that are no longer running.
 """
 from __future__ import annotations
 
-import errno
 import io
 import os
-import re
-import secrets
 from pathlib import Path
 
 from PIL import Image
 
-TEMP_PREFIX = ".tinct-"
-TEMP_SUFFIX = ".part"
-TEMP_RE = re.compile(r"^\.tinct-(\d+)-[0-9a-f]+\.part$")
+from .. import io_atomic
+from ..io_atomic import TEMP_RE, clean_stale_temps  # noqa: F401 - part of this module's interface
 
 # Formats tinct writes, by file extension (lower case). Anything else becomes PNG.
 EXT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG", ".webp": "WEBP",
@@ -101,19 +96,6 @@ def encode_bytes(img: Image.Image, fmt: str, exif=None) -> bytes:
     return buf.getvalue()
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _cause(e: OSError) -> str:
     return e.strerror or str(e) or type(e).__name__
 
@@ -132,57 +114,20 @@ def ensure_folder(folder) -> None:
 
 
 def write_atomic(path, write, overwrite: bool = False) -> None:
-    """Create ``path`` with ``write(fileobj)`` filling it, atomically: a temporary file in the same folder,
-    fsync, then link (no overwrite) or replace (``overwrite``). Raises OutputExists or OutputError; on any
-    error (or KeyboardInterrupt) nothing is left behind."""
+    """Create ``path`` with ``write(fileobj)`` filling it, atomically (io_atomic.write_atomic): link (no
+    overwrite) or replace (``overwrite``). Raises OutputExists or OutputError; on any error (or
+    KeyboardInterrupt) nothing is left behind."""
     path = Path(path)
-    folder = path.parent
-    ensure_folder(folder)
-    if not overwrite and os.path.lexists(path):
-        raise OutputExists(f"{path} already exists (use --overwrite to replace it)")
-    tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as e:
-        raise OutputError(f"cannot write to {folder}: {_cause(e)}") from None
-    try:
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            raise OutputError(f"cannot write {path}: {_cause(e)}") from None
-        _publish(tmp, path, overwrite)
-    finally:
-        try:
-            os.unlink(tmp)  # after a link (or an error); already gone after a replace
-        except OSError:
-            pass
-    _fsync_dir(folder)
-
-
-def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    ensure_folder(path.parent)
     exists = OutputExists(f"{path} already exists (use --overwrite to replace it)")
-    if not overwrite:
-        try:
-            os.link(tmp, path)
-            return
-        except FileExistsError:
-            raise exists from None
-        except OSError as e:
-            if e.errno not in _NO_LINK:
-                raise OutputError(f"cannot write {path}: {_cause(e)}") from None
-        # no hard links on this file system: check, then rename (a tiny race, but never a partial file)
-        if os.path.lexists(path):
-            raise exists
+    if not overwrite and os.path.lexists(path):
+        raise exists
     try:
-        os.replace(tmp, path)
+        io_atomic.write_atomic(path, write, exclusive=not overwrite)
+    except FileExistsError:
+        raise exists from None
     except OSError as e:
         raise OutputError(f"cannot write {path}: {_cause(e)}") from None
-
-
-_NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}
 
 
 def save_image(img: Image.Image, path, fmt: str | None = None, overwrite: bool = False, exif=None) -> None:
@@ -192,33 +137,3 @@ def save_image(img: Image.Image, path, fmt: str | None = None, overwrite: bool =
         raise OutputError(f"cannot write {Path(path).suffix or 'files without an extension'}: "
                           f"use one of {', '.join(sorted(EXT_FORMATS))}")
     write_atomic(path, lambda f: encode(img, fmt, f, exif), overwrite)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def clean_stale_temps(folder) -> int:
-    """Remove tinct temporary files in ``folder`` left by processes that no longer run. Returns the count."""
-    n = 0
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return 0
-    for e in entries:
-        m = TEMP_RE.match(e.name)
-        if m and not _pid_alive(int(m.group(1))):
-            try:
-                os.unlink(e.path)
-                n += 1
-            except OSError:
-                pass
-    return n

@@ -1,24 +1,33 @@
-"""What the server lets in: request bodies capped in size (``BodyLimitMiddleware``) and colorizations capped
-in number (``Gate``: so many run, so many wait, the rest get 503 at once)."""
+"""What the server lets in: request bodies capped in size and in time (``BodyLimitMiddleware``) and
+colorizations capped in number (``Gate``: so many run, so many wait, the rest get 503 at once). A request is
+admitted to the gate only once its whole body has arrived, so slow uploads never hold a place in it."""
 from __future__ import annotations
+
+import re
 
 import anyio
 from fastapi import Request
 
 from .errors import ClientError, error_response
 
+DEFAULT_BODY_TIMEOUT = 60.0   # seconds from a request's headers to the end of its body
+BODY_TAIL = "tinct.body_tail"  # scope key: the last bytes of the body read so far (truncation check)
+CLOSE = {"Connection": "close"}
+
 
 class BodyLimitMiddleware:
-    """Pure ASGI middleware: refuse request bodies over ``limit`` bytes with 413.
+    """Pure ASGI middleware: refuse request bodies over ``limit`` bytes with 413, and bodies not complete
+    ``timeout`` seconds after the request's headers with 408 (the connection is then closed).
 
     A Content-Length over the limit is answered at once without reading the body; otherwise the bytes are
     counted as the app reads them and the read that crosses the limit raises ``ClientError(413)``, so a
     chunked upload is cut off at the limit too. (uvicorn then discards the rest of the body unread into
-    memory, so the client still receives the 413.)"""
+    memory, so the client still receives the 413.) The last bytes read are kept in ``scope[BODY_TAIL]``."""
 
-    def __init__(self, app, limit: int):
+    def __init__(self, app, limit: int, timeout: float = DEFAULT_BODY_TIMEOUT):
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -33,22 +42,58 @@ class BodyLimitMiddleware:
                     return await resp(scope, receive, send)
                 break
         if length is not None and length > self.limit:
-            resp = error_response(413, _too_large_message(length, self.limit))
+            resp = error_response(413, _too_large_message(length, self.limit), headers=CLOSE)
             return await resp(scope, receive, send)
 
         seen = 0
-        limit = self.limit
+        limit, timeout = self.limit, self.timeout
+        deadline = anyio.current_time() + timeout
+        done = False
+        scope[BODY_TAIL] = b""
 
         async def counting_receive():
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, done
+            if done:  # the body is complete: later receives only wait for a disconnect
+                return await receive()
+            try:
+                with anyio.fail_after(max(deadline - anyio.current_time(), 0)):
+                    message = await receive()
+            except TimeoutError:
+                raise ClientError(408, f"request body not received within {timeout:g} s "
+                                       "(tinct serve --body-timeout)", headers=CLOSE) from None
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+                body = message.get("body", b"")
+                seen += len(body)
                 if seen > limit:
                     raise ClientError(413, _too_large_message(None, limit))
+                scope[BODY_TAIL] = (scope[BODY_TAIL] + body)[-512:]
+                done = not message.get("more_body", False)
+            else:
+                done = True
             return message
 
-        await self.app(scope, counting_receive, send)
+        has_body = bool(length) or any(k == b"transfer-encoding" for k, _ in scope.get("headers", ()))
+
+        async def closing_send(message):
+            # an answer given before the whole body was read (a refusal) closes the connection: the client
+            # would otherwise keep it, trickling a body nobody reads, outside every deadline
+            if message["type"] == "http.response.start" and has_body and not done:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                message = {**message, "headers": headers + [(b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, counting_receive, closing_send)
+
+
+def check_multipart_complete(scope, content_type: str) -> None:
+    """ClientError(400) when the body read ends before the multipart closing boundary (a truncated upload:
+    the parser itself silently drops the unfinished part)."""
+    m = re.search(r'boundary="?([^";,]+)"?', content_type)
+    tail = scope.get(BODY_TAIL)
+    if m is None or tail is None:
+        return
+    if not tail.rstrip(b"\r\n").endswith(b"--" + m.group(1).encode("latin-1") + b"--"):
+        raise ClientError(400, "malformed multipart body: truncated (it ends before the closing boundary)")
 
 
 def _too_large_message(length, limit) -> str:
@@ -65,15 +110,22 @@ class Gate:
         self.workers = workers
         self.queue = queue
         self.capacity = workers + queue
-        self.admitted = 0   # requests between admission and their answer (uploading, waiting or running)
+        self.admitted = 0   # requests between admission (body read) and their answer (waiting or running)
         self.running = 0
         self.served = 0
         self.refused = 0
         self.skipped = 0
         self.limiter = anyio.CapacityLimiter(workers)
 
+    def refuse_early(self) -> bool:
+        """Before reading a body: True (and a refusal counted) when an admission now would be refused."""
+        if self.admitted >= self.capacity:
+            self.refused += 1
+            return True
+        return False
+
     def try_admit(self) -> bool:
-        # called from the event loop only: no lock needed
+        """Take a place (True) or count a refusal (False). Called from the event loop only: no lock needed."""
         if self.admitted >= self.capacity:
             self.refused += 1
             return False

@@ -8,9 +8,10 @@
 Robustness: the request body is capped (``max_upload_bytes``: a declared Content-Length over the cap is
 refused before anything is read, chunked bodies are counted as they stream); images are checked against
 ``max_pixels`` before decoding; at most ``workers`` colorizations run at once in worker threads, at most
-``queue_size`` more wait, and anything beyond that gets ``503`` + ``Retry-After`` straight away, before its
-body is read. Every client error is a 4xx with a JSON body ``{"error": "..."}``. The server never opens a
-URL or a path given by a client.
+``queue_size`` more wait, and anything beyond that gets ``503`` + ``Retry-After`` straight away. A request is
+admitted only once its whole body has arrived (bodies have a deadline, then ``408``), so slow uploads hold no
+place in the queue. ``Host`` and ``Origin`` are checked (origin.py). Every client error is a 4xx with a JSON
+body ``{"error": "..."}``. The server never opens a URL or a path given by a client.
 """
 from __future__ import annotations
 
@@ -21,17 +22,19 @@ from importlib import resources
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..data.images import ImageError, open_image
+from ..data.images import ImageError, NotAnImage, open_image, open_raster
 from ..pipeline.hints import Hint
-from .admission import BodyLimitMiddleware, Gate, client_gone
+from .admission import DEFAULT_BODY_TIMEOUT, BodyLimitMiddleware, Gate, check_multipart_complete, client_gone
 from .errors import ClientError, error_response
 from .forms import MAX_HINTS, MAX_SIZE, parse_hints, parse_options
+from .origin import LOOPBACK_NAMES, HostOriginGuard
 from .limits import DEFAULT_MAX_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_QUEUE, DEFAULT_WORKERS
 
 log = logging.getLogger("tinct.server")
@@ -45,12 +48,13 @@ Colorize black-and-white photos, optionally guided by colour hints.
 
 * `POST /api/colorize` (multipart/form-data): `image` (file, required); `hints` (JSON list of
   `{"x": float, "y": float, "color": "#rrggbb", "radius": float?}`, x/y/radius in the uploaded image's
-  pixels, origin top-left); `decode` (`annealed` | `mode` | `mean`); `temperature` (0-10]; `size`
+  pixels, origin top-left); `decode` (`annealed` | `mode` | `mean`); `temperature` [0.01, 10]; `size`
   (network input side, 32-1024). Returns `image/png` at the input's full size.
 * `GET /api/health`: JSON with status, model, device, limits and queue state.
 
-Errors are JSON `{"error": "..."}`: 400 bad request/corrupt image, 413 upload or image too large,
-415 not an image / not multipart, 422 bad field, 503 busy (retry after `Retry-After` seconds).
+Errors are JSON `{"error": "..."}`: 400 bad request/corrupt image/truncated body/unknown Host, 403 cross-origin
+request, 408 body too slow, 413 upload or image too large, 415 not an image (EPS/PDF refused) / not multipart,
+422 bad field, 503 busy (retry after `Retry-After` seconds).
 """
 
 COLORIZE_OPENAPI = {
@@ -63,7 +67,7 @@ COLORIZE_OPENAPI = {
                 "hints": {"type": "string", "description": 'JSON list of {"x", "y", "color": "#rrggbb", "radius"?}',
                           "example": '[{"x": 120, "y": 80, "color": "#2060ff"}]'},
                 "decode": {"type": "string", "enum": ["annealed", "mode", "mean"]},
-                "temperature": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
+                "temperature": {"type": "number", "minimum": 0.01, "maximum": 10},
                 "size": {"type": "integer", "minimum": 32, "maximum": MAX_SIZE},
             }}}},
     },
@@ -82,8 +86,11 @@ def static_dir():
 
 def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
                max_pixels: int = DEFAULT_MAX_PIXELS, queue_size: int = DEFAULT_QUEUE,
-               workers: int = DEFAULT_WORKERS, model_name: str | None = None) -> FastAPI:
-    """Build the app around one ``Colorizer`` (None: load the shipped model now)."""
+               workers: int = DEFAULT_WORKERS, model_name: str | None = None,
+               body_timeout: float = DEFAULT_BODY_TIMEOUT, allowed_hosts=LOOPBACK_NAMES, allowed_origins=()) -> FastAPI:
+    """Build the app around one ``Colorizer`` (None: load the shipped model now). ``allowed_hosts``: the
+    names it answers to (``Host``; ``("*",)`` for any); ``allowed_origins``: other web origins that may use it
+    (CORS); ``body_timeout``: seconds a request's body may take to arrive (then 408)."""
     if colorizer is None:
         from ..pipeline.colorizer import Colorizer
         colorizer = Colorizer.load(max_pixels=max_pixels)
@@ -97,11 +104,15 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     app.state.gate = gate
     app.state.limits = {"max_upload_bytes": int(max_upload_bytes), "max_pixels": max_pixels,
                         "max_hints": MAX_HINTS, "max_size": MAX_SIZE}
-    app.add_middleware(BodyLimitMiddleware, limit=int(max_upload_bytes))
+    app.add_middleware(BodyLimitMiddleware, limit=int(max_upload_bytes), timeout=float(body_timeout))
+    if allowed_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(allowed_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["*"], max_age=600)
+    app.add_middleware(HostOriginGuard, hosts=allowed_hosts, origins=allowed_origins)  # outermost
 
     @app.exception_handler(ClientError)
     async def _client_error(request, exc: ClientError):
-        return error_response(exc.status, exc.message)
+        return error_response(exc.status, exc.message, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc: StarletteHTTPException):
@@ -119,10 +130,12 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     def work(data: bytes, hints: list[Hint], opts: dict) -> bytes:
         """Runs in a worker thread: decode, colorize, encode PNG."""
         try:
-            with Image.open(io.BytesIO(data)) as probe:
+            with open_raster(io.BytesIO(data)) as probe:
                 w, h = probe.size
         except Image.DecompressionBombError as e:
             raise ClientError(413, f"image refused: {str(e).splitlines()[0]}") from None
+        except NotAnImage as e:  # unknown, or refused (EPS/PDF: never handed to Ghostscript)
+            raise ClientError(415, str(e)) from None
         except Exception:  # noqa: BLE001 - anything PIL cannot even identify is not an image we take
             raise ClientError(415, "not an image file (unrecognized format)") from None
         if w * h > max_pixels:
@@ -148,42 +161,48 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         ctype = request.headers.get("content-type", "")
         if not ctype.lower().startswith("multipart/form-data"):
             raise ClientError(415, "send multipart/form-data with the photo in a field named 'image'")
-        if not gate.try_admit():
-            return error_response(503, f"busy: {gate.capacity} requests in progress; retry shortly",
-                          headers={"Retry-After": "1"})
+        if gate.refuse_early():  # refuse at once a body that could not be served anyway
+            return busy()
+        t0 = time.perf_counter()
         try:
-            t0 = time.perf_counter()
-            try:
-                form = await request.form(max_files=1, max_fields=8, max_part_size=FIELD_LIMIT)
-            except (ClientError, StarletteHTTPException):
-                raise
-            except Exception as e:  # noqa: BLE001 - a body the multipart parser chokes on is the client's
-                raise ClientError(400, f"malformed multipart body: {type(e).__name__}") from None
-            try:
-                upload = form.get("image")
-                if upload is None:
-                    raise ClientError(422, "missing form field 'image' (the photo)")
-                if isinstance(upload, str) or not hasattr(upload, "read"):
-                    raise ClientError(422, "field 'image' must be a file upload")
-                hints_field = form.get("hints")
-                if hints_field is not None and not isinstance(hints_field, str):
-                    raise ClientError(422, "field 'hints' must be text (JSON), not a file")
-                hints = parse_hints(hints_field)
-                opts = parse_options(form, colorizer.defaults)
-                data = await upload.read()
-            finally:
-                await form.close()
-            if not data:
-                raise ClientError(400, "the uploaded image is empty")
-            # (also lets the server notice a later disconnect: uvicorn may pause reading after a big body)
-            if await client_gone(request):
-                raise ClientError(400, "the client disconnected")
+            form = await request.form(max_files=1, max_fields=8, max_part_size=FIELD_LIMIT)
+        except (ClientError, StarletteHTTPException):
+            raise
+        except Exception as e:  # noqa: BLE001 - a body the multipart parser chokes on is the client's
+            raise ClientError(400, f"malformed multipart body: {type(e).__name__}") from None
+        try:
+            check_multipart_complete(request.scope, ctype)
+            upload = form.get("image")
+            if upload is None:
+                raise ClientError(422, "missing form field 'image' (the photo)")
+            if isinstance(upload, str) or not hasattr(upload, "read"):
+                raise ClientError(422, "field 'image' must be a file upload")
+            hints_field = form.get("hints")
+            if hints_field is not None and not isinstance(hints_field, str):
+                raise ClientError(422, "field 'hints' must be text (JSON), not a file")
+            hints = parse_hints(hints_field)
+            opts = parse_options(form, colorizer.defaults)
+            data = await upload.read()
+        finally:
+            await form.close()
+        if not data:
+            raise ClientError(400, "the uploaded image is empty")
+        # (also lets the server notice a later disconnect: uvicorn may pause reading after a big body)
+        if await client_gone(request):
+            raise ClientError(400, "the client disconnected")
+        # admitted only now, with the whole body read: a slow upload never holds a place in the queue
+        if not gate.try_admit():
+            return busy()
+        try:
             png = await gate.run(work, data, hints, opts, request=request)
-            return Response(png, media_type="image/png",
-                            headers={"Cache-Control": "no-store",
-                                     "X-Tinct-Seconds": f"{time.perf_counter() - t0:.3f}"})
         finally:
             gate.release()
+        return Response(png, media_type="image/png",
+                        headers={"Cache-Control": "no-store", "X-Tinct-Seconds": f"{time.perf_counter() - t0:.3f}"})
+
+    def busy():
+        return error_response(503, f"busy: {gate.capacity} requests in progress; retry shortly",
+                              headers={"Retry-After": "1"})
 
     @app.get("/api/health", summary="Server status, model and limits")
     async def health():

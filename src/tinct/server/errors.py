@@ -7,10 +7,11 @@ from fastapi.responses import JSONResponse
 class ClientError(Exception):
     """A request the server refuses; becomes ``{"error": message}`` with ``status``."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
 
 
 def error_response(status: int, message: str, headers: dict | None = None) -> JSONResponse:

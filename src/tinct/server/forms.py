@@ -3,22 +3,13 @@ Anything malformed raises ``ClientError(422)`` with a one-line message."""
 from __future__ import annotations
 
 import json
-import math
 
+from ..pipeline import checks
 from ..pipeline.hints import Hint, parse_color
 from .errors import ClientError
 
 MAX_HINTS = 512
 MAX_SIZE = 1024                             # largest network input side a client may ask for
-
-
-def _number(value, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ClientError(422, f"{what} must be a number, not {json.dumps(value)[:40]}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ClientError(422, f"{what} must be finite")
-    return v
 
 
 def parse_hints(text: str | None) -> list[Hint]:
@@ -42,18 +33,16 @@ def parse_hints(text: str | None) -> list[Hint]:
             raise ClientError(422, f"hint {i}: unknown key(s) {sorted(unknown)}")
         if "x" not in h or "y" not in h or "color" not in h:
             raise ClientError(422, f"hint {i}: needs x, y and color")
-        x, y = _number(h["x"], f"hint {i}: x"), _number(h["y"], f"hint {i}: y")
+        try:
+            x, y, radius = checks.hint_numbers(h["x"], h["y"], h.get("radius"), f"hint {i}:")
+        except ValueError as e:
+            raise ClientError(422, str(e)) from None
         if not isinstance(h["color"], str):
             raise ClientError(422, f"hint {i}: color must be a string '#rrggbb'")
         try:
             rgb = parse_color(h["color"])
         except ValueError:
             raise ClientError(422, f"hint {i}: color {h['color'][:20]!r} is not '#rrggbb'") from None
-        radius = None
-        if h.get("radius") is not None:
-            radius = _number(h["radius"], f"hint {i}: radius")
-            if radius < 0:
-                raise ClientError(422, f"hint {i}: radius must be >= 0")
         out.append(Hint(x, y, rgb, radius))
     return out
 
@@ -72,16 +61,19 @@ def parse_options(form, defaults) -> dict:
             tv = float(t)
         except (TypeError, ValueError):
             raise ClientError(422, "temperature must be a number") from None
-        if not math.isfinite(tv) or not 0 < tv <= 10:
-            raise ClientError(422, "temperature must be in (0, 10]")
-        out["temperature"] = tv
+        out["temperature"] = _checked(checks.temperature, tv)
     s = form.get("size")
     if s is not None and str(s).strip():
         try:
             sv = int(s)
         except (TypeError, ValueError):
             raise ClientError(422, "size must be an integer") from None
-        if not 32 <= sv <= MAX_SIZE:
-            raise ClientError(422, f"size must be in [32, {MAX_SIZE}]")
-        out["size"] = sv
+        out["size"] = _checked(checks.size, sv, MAX_SIZE)
     return out
+
+
+def _checked(check, *args):
+    try:
+        return check(*args)
+    except ValueError as e:
+        raise ClientError(422, str(e)) from None

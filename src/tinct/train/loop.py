@@ -107,7 +107,7 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
         raise TrainingError(f"{cfg.data}: {len(ds)} training image(s); training needs at least 2")
     holdout = fit_holdout(len(ds), cfg.holdout)
     if holdout != cfg.holdout and master:
-        print(f"tinct train: {len(ds)} images: holding out {holdout} (10 %) for validation instead of "
+        print(f"tinct train: {len(ds)} images: holding out {holdout} (a fifth) for validation instead of "
               f"--holdout {cfg.holdout}", file=sys.stderr)
     train_idx, hold_idx = split_indices(len(ds), holdout)
     has_labels = bool((ds.labels[train_idx] >= 0).any()) and cfg.scene_weight > 0

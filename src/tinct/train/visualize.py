@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..io_atomic import write_atomic
+
 
 def comparison_grid(grey: torch.Tensor, pred: torch.Tensor, truth: torch.Tensor, pad: int = 2) -> np.ndarray:
     """Each ``(N, 3, H, W)`` in [0, 1] -> ``(N*(H+pad), 3*(W+pad), 3)`` uint8, one row per image."""
@@ -21,6 +23,4 @@ def comparison_grid(grey: torch.Tensor, pred: torch.Tensor, truth: torch.Tensor,
 def save_png(array: np.ndarray, path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    Image.fromarray(array).save(tmp)
-    tmp.replace(path)
+    write_atomic(path, lambda f: Image.fromarray(array).save(f, "PNG"))
