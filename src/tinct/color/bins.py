@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import torch
 
-from .lab import WHITE_D65, XYZ_FROM_RGB, lab_f, lab_to_linear, srgb_to_linear
+from .lab import lab_to_linear, rgb_to_lab
 from .nearest import nearest_bins
 
 GRIDS = ("srgb", "gamut", "grid18")
@@ -43,18 +43,17 @@ def _gamut_centres() -> torch.Tensor:
 
 @lru_cache(maxsize=None)
 def _srgb_centres() -> torch.Tensor:
-    """Every 10x10 cell (centred on multiples of 10) that holds the ab of at least one 8-bit sRGB colour: all
-    256^3 colours converted (float64, 32 red levels at a time). 261 cells: the 257 of ``gamut`` but (20, -80),
-    which no 8-bit colour reaches, plus the 5 it missed."""
-    lin = srgb_to_linear(torch.arange(256, dtype=torch.float64) / 255)
-    m = (XYZ_FROM_RGB / WHITE_D65.view(3, 1))                        # linear RGB -> (X/Xn, Y, Z/Zn)
-    gb = torch.stack(torch.meshgrid(lin, lin, indexing="ij"), -1).reshape(-1, 2)
+    """Every 10x10 cell (centred on multiples of 10) nearest to the ab of at least one 8-bit sRGB colour:
+    261 cells (the 257 of ``gamut`` but (20, -80), which no 8-bit colour reaches, plus the 5 it missed). The ab
+    shadow of the solid cube is the shadow of its surface, so its six faces suffice (tests/test_bins.py checks
+    this against all 256^3 colours)."""
+    v = torch.arange(256, dtype=torch.float64) / 255
+    U, V = torch.meshgrid(v, v, indexing="ij")
+    faces = torch.stack([torch.stack([torch.full_like(U, e), U, V]).roll(k, 0) for e in (0.0, 1.0) for k in range(3)])
+    ab = rgb_to_lab(faces).movedim(-3, 0)[1:].reshape(2, -1)
+    q = torch.floor(ab / 10 + 0.5).long() + 12            # nearest centre; no 8-bit colour sits on a tie
     keep = torch.zeros(25, 25, dtype=torch.bool)
-    for r0 in range(0, 256, 32):
-        rgb = torch.cat([lin[r0:r0 + 32].repeat_interleave(len(gb)).view(-1, 1), gb.repeat(32, 1)], 1)
-        f = lab_f(rgb @ m.T)
-        a, b = 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])
-        keep[torch.floor(a / 10 + 0.5).long() + 12, torch.floor(b / 10 + 0.5).long() + 12] = True
+    keep[q[0], q[1]] = True
     ia, ib = keep.nonzero(as_tuple=True)
     return torch.stack([(ia - 12) * 10.0, (ib - 12) * 10.0], dim=1).float()
 

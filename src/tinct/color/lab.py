@@ -12,6 +12,7 @@ Public constants (used by the fast paths and the bin derivations): ``XYZ_FROM_RG
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -70,6 +71,19 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"expected (*, 3, H, W), got {tuple(lab.shape)}")
     lin = lab_to_linear(lab)
     return linear_to_srgb(lin.clamp(0, 1))
+
+
+def rgb_from_u8(rgb, device="cpu") -> torch.Tensor:
+    """uint8 ``(*, H, W, 3)`` (numpy or torch) -> float32 sRGB in [0, 1] ``(*, 3, H, W)`` on ``device`` (moved
+    as uint8, converted there)."""
+    if isinstance(rgb, np.ndarray) and not rgb.flags.writeable:
+        rgb = rgb.copy()                                   # torch cannot wrap a read-only array
+    return torch.as_tensor(rgb).to(device, non_blocking=True).movedim(-1, -3).float().div_(255)
+
+
+def grey_rgb(l: torch.Tensor) -> torch.Tensor:
+    """The grey baseline: L ``(*, 1, H, W)`` with a = b = 0 -> sRGB in [0, 1] ``(*, 3, H, W)``."""
+    return lab_to_rgb(torch.cat([l, torch.zeros_like(l).expand(*l.shape[:-3], 2, *l.shape[-2:])], -3))
 
 
 class RgbToLab(nn.Module):

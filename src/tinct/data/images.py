@@ -16,6 +16,12 @@ ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF", "PPM", "TGA", "P
 _REFUSED_MAGIC = {b"%!PS": "PostScript/EPS", b"\xc5\xd0\xd3\xc6": "EPS", b"%PDF": "PDF"}
 
 
+def list_images(folder) -> list:
+    """Image files (by extension) under ``folder``, searched recursively, sorted, as ``Path``s."""
+    from pathlib import Path
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
 class ImageError(Exception):
     """An input that cannot be used; the message is one line naming the cause."""
 

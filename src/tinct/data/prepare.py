@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from ..io_atomic import clean_stale_temps, write_atomic, write_bytes_atomic
-from .images import IMAGE_EXTENSIONS, ImageError, open_image
+from .images import ImageError, list_images, open_image
 
 MIN_SIDE = 32          # smaller images are skipped as tiny
 GREY_CHROMA = 3.0      # images whose 99th-percentile |ab| is below this are skipped as already grey
@@ -54,7 +54,7 @@ def list_sources(src: Path) -> dict[str, list[Item]]:
                         items.append(Item(str(src / "images" / parts[0]), int(parts[1]) if len(parts) > 1 else -1))
                 splits[split] = items
         return splits
-    files = sorted(p for p in src.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    files = list_images(src)
     return {"train": [Item(str(p)) for p in files]}
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..color import lab_to_rgb, rgb_to_lab
-from ..data.images import IMAGE_EXTENSIONS, ImageError, open_image
+from ..color import grey_rgb, rgb_from_u8, rgb_to_lab
+from ..data.images import ImageError, list_images, open_image
 from ..pipeline.colorizer import Colorizer, Options
 from ..pipeline.hints import Hint
 from ..color.metrics import MetricAccumulator
@@ -29,7 +29,7 @@ def iter_images(src: Path, split: str | None = None, limit: int | None = None):
             yield f"{i}", np.array(ds[i][0])
             count += 1
         return
-    files = sorted(p for p in src.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()) \
+    files = list_images(src) \
         if src.is_dir() else [src]
     for p in files:
         if limit is not None and count >= limit:
@@ -52,10 +52,6 @@ def ground_truth_hints(rgb: np.ndarray, n: int, rng: np.random.Generator) -> lis
     return hints
 
 
-def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(rgb)).permute(2, 0, 1).unsqueeze(0).float() / 255
-
-
 def evaluate(colorizer: Colorizer, src: Path, opts: Options | None = None, hints: int = 0, split: str | None = None,
              limit: int | None = None, keep_examples: int = 6, seed: int = 0) -> dict:
     """Returns ``{"model": metrics, "grey": metrics, ["hinted": metrics], "examples": [...]}``."""
@@ -66,16 +62,16 @@ def evaluate(colorizer: Colorizer, src: Path, opts: Options | None = None, hints
     rng = np.random.default_rng(seed)
     examples = []
     for name, rgb in iter_images(src, split, limit):
-        truth = _to_tensor(rgb)
+        truth = rgb_from_u8(np.asarray(rgb)[None])
         lab = rgb_to_lab(truth)
         outs = {"model": colorizer.recombine(rgb, colorizer.predict_ab([rgb], [[]], opts)[0])}
         if hints:
             hl = ground_truth_hints(rgb, hints, rng)
             outs["hinted"] = colorizer.recombine(rgb, colorizer.predict_ab([rgb], [hl], opts)[0])
-        grey = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
+        grey = grey_rgb(lab[:, :1])
         outs["grey"] = (grey[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
         for key, out in outs.items():
-            pred = _to_tensor(out)
+            pred = rgb_from_u8(np.asarray(out)[None])
             accs[key].update(rgb_to_lab(pred)[:, 1:], lab[:, 1:], pred, truth)
         if len(examples) < keep_examples:
             examples.append({"name": name, "truth": rgb, **outs})

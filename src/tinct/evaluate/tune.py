@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..color import decode, lab_to_rgb, rgb_to_lab
+from ..color import decode, grey_rgb, rgb_from_u8, rgb_to_lab
 from ..data.shards import ShardDataset
 from ..model import load_model_file, save_model_file
 from ..pipeline.colorizer import Colorizer
@@ -38,9 +38,9 @@ def sweep(run: Path, temperatures, corrections, sizes, limit=None) -> list[dict]
     with torch.inference_mode():
         for i in hold:
             rgb = np.array(ds[int(i)][0])
-            truth = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).float() / 255
+            truth = rgb_from_u8(rgb[None])
             lab = rgb_to_lab(truth)
-            g = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
+            g = grey_rgb(lab[:, :1])
             g = (g * 255).round() / 255
             grey.update(torch.zeros_like(lab[:, 1:]), lab[:, 1:], g, truth)
             for s in sizes:
@@ -48,7 +48,7 @@ def sweep(run: Path, temperatures, corrections, sizes, limit=None) -> list[dict]
                 for t in temperatures:
                     for b in corrections:
                         ab = decode(logits, col.centres, "annealed", t, -b * col.log_w if b else None)
-                        out = torch.from_numpy(col.recombine(rgb, ab)).permute(2, 0, 1).unsqueeze(0).float() / 255
+                        out = rgb_from_u8(col.recombine(rgb, ab)[None])
                         accs[(s, t, b)].update(rgb_to_lab(out)[:, 1:], lab[:, 1:], out, truth)
     g = grey.result()
     rows = []

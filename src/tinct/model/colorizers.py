@@ -64,6 +64,8 @@ def pool_hints(hints: torch.Tensor, size) -> torch.Tensor:
 class ClassicColorizer(nn.Module):
     """The seed's / paper's network: 22 conv layers in 8 groups, ReLU, BatchNorm after each group,
     stride-2 downsampling, dilated groups 5-6, a transposed conv upsampling in group 8; output at stride 4.
+    One departure from the paper: a BatchNorm also follows conv8_3 (the paper's group 8 has none). It is kept
+    so that classic checkpoints and model files trained so far still load; it costs one affine per channel.
     ``width`` multiplies the paper's channel widths 64-128-256-512-512-512-512-256."""
 
     def __init__(self, num_bins: int, width: float = 1.0, num_classes: int = 0, hints: bool = True):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..color import encode_soft, rgb_to_lab
+from ..color import encode_soft, rgb_from_u8, rgb_to_lab
 from ..data.augment import random_resized_crop, simulate_hints
 
 
@@ -31,18 +31,13 @@ def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + step * 1009 + rank)
 
 
-def uint8_to_float(rgb_u8: torch.Tensor) -> torch.Tensor:
-    """uint8 ``(N, H, W, 3)`` -> float32 ``(N, 3, H, W)`` in [0, 1] (channels-last in memory), on its device."""
-    return rgb_u8.permute(0, 3, 1, 2).float().div_(255)
-
-
 def make_batch(rgb_u8: torch.Tensor, labels: torch.Tensor, g: torch.Generator, centres: torch.Tensor, *,
                size: int, hints: bool, hint_p_none: float, soft_k: int, soft_sigma: float,
                hint_mean_points: float = 8.0, hint_max_patch: int = 7,
                device: torch.device, channels_last: bool = True) -> TrainBatch:
     """uint8 RGB records ``(N, S, S, 3)`` (CPU, pinned or not, or already on ``device``) -> a TrainBatch on
     ``device``. ``centres`` ``(Q, 2)`` are the model's ab bins."""
-    x = uint8_to_float(rgb_u8.to(device, non_blocking=True))
+    x = rgb_from_u8(rgb_u8, device)
     lab = rgb_to_lab(random_resized_crop(x, size, g))
     hint = simulate_hints(lab[:, 1:], g, hint_p_none, hint_mean_points,
                           patch_sizes=tuple(range(1, hint_max_patch + 1, 2))) if hints else None

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..color import bin_centres, histogram, rebalance_weights, rgb_to_lab, smooth_prior
+from ..color import bin_centres, histogram, rebalance_weights, rgb_from_u8, rgb_to_lab, smooth_prior
 from ..data.loader import BatchLoader
 from ..data.shards import ShardDataset
 from ..data.splits import batch_indices, fit_holdout, split_indices
@@ -31,7 +31,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .guard import NonFiniteWatch, TrainingError
 from .loss import colorization_loss
-from .monitor import to_float_rgb, validate, write_image_grid
+from .monitor import validate, write_image_grid
 
 __all__ = ["train", "TrainingError", "config_from_dict", "estimate_prior", "lr_factor", "make_optimizer"]
 
@@ -52,7 +52,7 @@ def estimate_prior(ds, idx, cfg, centres):
     counts = torch.zeros(len(centres), dtype=torch.float64)
     for i in range(0, len(sample), 256):
         rgb, _ = ds.batch(sample[i:i + 256])
-        ab = rgb_to_lab(to_float_rgb(np.ascontiguousarray(rgb[:, ::2, ::2]), "cpu"))[:, 1:]
+        ab = rgb_to_lab(rgb_from_u8(rgb[:, ::2, ::2]))[:, 1:]
         counts += histogram(ab, centres)
     return smooth_prior(counts, centres, cfg.prior_sigma)
 
