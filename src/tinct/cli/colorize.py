@@ -7,8 +7,6 @@ import os
 import stat
 import sys
 import warnings
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +15,8 @@ from .colorize_plan import Job, UsageError, cause, plan, show
 DEVICES = ("auto", "cpu", "cuda", "mps")
 BACKENDS = ("torch", "onnxruntime")
 EXTS = ("same", "png", "jpg", "webp")
-PREFETCH = 2        # images decoded ahead of the one being colorized (0: no background threads)
-MAX_PENDING_WRITES = 2
+PRECISIONS = ("auto", "fp32", "bf16")
+DEFAULT_BATCH = 8   # photos of the same network input shape per forward
 
 DESCRIPTION = "Colorize black-and-white photos: files, folders (-r to recurse), or - for stdin to stdout."
 EPILOG = """\
@@ -37,7 +35,8 @@ outputs:
 images:
   The result has the input's size and lightness, upright (EXIF orientation applied; no orientation
   tag is written; other EXIF kept for JPEG/PNG/WebP) and keeps the input's transparency. JPEG output
-  has quality 95; JPEG cannot store transparency, so a transparent input written as JPEG (--ext jpg
+  has quality 95 and 4:2:0 chroma subsampling, PNG zlib level 1, WebP quality 95 method 4 (README);
+  JPEG cannot store transparency, so a transparent input written as JPEG (--ext jpg
   or -o x.jpg) is flattened onto white - use png or webp to keep it. Animated GIFs and multi-page
   TIFFs: only the first frame is colorized. Grey, colour (recoloured from its lightness), palette,
   16-bit and CMYK inputs all work; images over --max-pixels are refused before decoding.
@@ -72,6 +71,11 @@ def add_parser(sub):
                    help="network runtime: torch (default) or onnxruntime (CPU only, needs tinct[onnx]; about 0.9x "
                         "the time per photo, but a .safetensors model is first exported, ~0.6 s: pass a .onnx file "
                         "from 'tinct export --onnx' to skip that; BENCHMARKS.md)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="network precision: auto (default: bf16 where a one-off measurement, cached per machine and "
+                        "model, finds it faster and within ab 2 of fp32's colour; else fp32), fp32 or bf16")
+    p.add_argument("--batch", type=_positive_int, default=DEFAULT_BATCH, metavar="N",
+                   help=f"photos of the same network input shape per forward pass (default {DEFAULT_BATCH})")
     p.add_argument("--hint", dest="hints", action="append", type=_hint, default=[], metavar="X,Y,#RRGGBB[,RADIUS]",
                    help="colour hint at pixel X,Y of the (upright) input, radius in pixels; repeatable; "
                         "applied to every input")
@@ -292,75 +296,42 @@ def _load(args):
         print("tinct: --device mps: no MPS device is available", file=sys.stderr)
         return None
     try:
-        return load_colorizer(args.model, args.device, args.max_pixels, args.backend)
+        colorizer = load_colorizer(args.model, args.device, args.max_pixels, args.backend)
     except Exception as e:
         if isinstance(e, FileNotFoundError) and not e.strerror and str(e):
             msg = show(str(e).splitlines()[0])  # resolve_model_path's own message names the model
         else:
             msg = f"cannot load model {show(args.model or 'default')}: {cause(e)}"
         print(f"tinct: {msg}", file=sys.stderr)
-    return None
+        return None
+    try:
+        colorizer.set_precision(args.precision)
+    except ValueError as e:
+        print(f"tinct: --precision {args.precision}: {cause(e)}", file=sys.stderr)
+        return None
+    return colorizer
 
 
 def _process(jobs: list, colorizer, args, batch: Batch) -> None:
-    """Colorize ``jobs`` in order; with PREFETCH > 0 the next images are decoded and finished results encoded
-    and written in background threads while the network runs."""
-    opts = dict(hints=args.hints or None, decode=args.decode, temperature=args.temperature, size=args.size)
+    """Colorize ``jobs`` through the batched pipeline (pipeline/batch.py): decoding in reader threads,
+    same-shaped photos in one forward, recombining, encoding and writing in writer threads; one line per
+    failed input, the rest go on."""
+    from ..pipeline.batch import run_batched
+    opts = colorizer.options(args.decode, args.temperature, args.size)
 
-    def compute(job, src):
-        return colorizer.colorize(src.image, **opts)
+    def read(i):
+        src = read_source(jobs[i], args.max_pixels)
+        image, src.image = src.image, None  # the pipeline keeps its own array; write() needs exif and format
+        return image, src
 
-    if PREFETCH <= 0 or len(jobs) == 1:
-        for job in jobs:
-            try:
-                src = read_source(job, args.max_pixels)
-                out = compute(job, src)
-                _write(job, out, src, args.overwrite)
-            except Exception as e:
-                batch.fail(job.name, cause(e))
-            else:
-                batch.ok()
-        return
+    def write(i, out, src):
+        _write(jobs[i], out, src, args.overwrite)
 
-    reads: deque = deque()
-    writes: deque = deque()
-    it = iter(jobs)
+    def done(i, e):
+        if e is None:
+            batch.ok()
+        else:
+            batch.fail(jobs[i].name, cause(e))
 
-    def submit_read():
-        job = next(it, None)
-        if job is not None:
-            reads.append((job, readers.submit(read_source, job, args.max_pixels)))
-
-    def finish_write(block: bool):
-        while writes and (block or writes[0][1].done() or len(writes) > MAX_PENDING_WRITES):
-            job, fut = writes.popleft()
-            try:
-                fut.result()
-            except Exception as e:
-                batch.fail(job.name, cause(e))
-            else:
-                batch.ok()
-
-    readers = ThreadPoolExecutor(1, thread_name_prefix="tinct-read")
-    writers = ThreadPoolExecutor(1, thread_name_prefix="tinct-write")
-    try:
-        for _ in range(PREFETCH):
-            submit_read()
-        while reads:
-            job, fut = reads.popleft()
-            submit_read()
-            try:
-                src = fut.result()
-                out = compute(job, src)
-            except Exception as e:
-                batch.fail(job.name, cause(e))
-            else:
-                writes.append((job, writers.submit(_write, job, out, src, args.overwrite)))
-                del src, out
-            finish_write(block=False)
-        finish_write(block=True)
-    finally:
-        for _, f in list(reads) + list(writes):
-            f.cancel()  # on interrupt: queued work is dropped; a write in progress completes (atomically)
-        readers.shutdown(wait=True)
-        writers.shutdown(wait=True)
+    run_batched(colorizer, len(jobs), read, write, opts, hints=args.hints or None, max_batch=args.batch,
+                on_done=done)
