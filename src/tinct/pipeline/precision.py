@@ -148,7 +148,7 @@ def _save_cache(path: Path, data: dict) -> None:
         pass
 
 
-def choose(colorizer, measure_fn=measure, use_cache: bool = True) -> tuple[str, dict]:
+def choose(colorizer, measure_fn=None, use_cache: bool = True) -> tuple[str, dict]:
     """-> (precision, record) for ``colorizer`` on this machine: from the cache, else measured and cached.
     ``record`` holds the choice, the timings (ms per image), their ratio and the ab error."""
     if colorizer.device.type not in ("cpu", "cuda") or not isinstance(colorizer.net, torch.nn.Module):
@@ -159,7 +159,7 @@ def choose(colorizer, measure_fn=measure, use_cache: bool = True) -> tuple[str, 
     rec = cache.get(key)
     if isinstance(rec, dict) and rec.get("choice") in ("fp32", "bf16"):
         return rec["choice"], rec
-    m = measure_fn(colorizer)
+    m = (measure_fn or measure)(colorizer)
     rec = {"choice": decide(m), "fp32_ms": m.fp32_s * 1e3, "bf16_ms": m.bf16_s * 1e3, "ratio": m.ratio,
            **{k: v for k, v in asdict(m).items() if k.startswith("ab_")},
            "measured_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
