@@ -118,6 +118,9 @@ def run_once(cmd: list[str], out: Path, n: int, env: dict) -> float:
 def main(argv=None) -> int:
     p = C.parser(__doc__.splitlines()[0])
     p.add_argument("--only", choices=list(WORKLOADS), action="append", help="run only these workloads")
+    p.add_argument("--also-fp32", action="store_true",
+                   help="a third contender: the new CLI forced to --precision fp32 (what batching alone gives)")
+    p.add_argument("--count", type=int, default=None, help="photos per folder instead of 100 / 20")
     p.add_argument("--old", nargs=3, metavar=("SRC", "EXT", "OUT"), help=argparse.SUPPRESS)
     p.set_defaults(repeats=3)
     args = p.parse_args(argv)
@@ -131,25 +134,32 @@ def main(argv=None) -> int:
         env = {**os.environ, "TINCT_CACHE_DIR": str(d / "cache")}
         for name in args.only or list(WORKLOADS):
             n, w, h, ext = WORKLOADS[name]
+            n = args.count or n
             if args.quick:
                 n, w, h = 4, w // 4, h // 4
-            src = d / f"src_{w}x{h}"
+            src = d / f"src_{n}_{w}x{h}"
             if not src.exists():
                 make_folder(src, n, w, h)
             old = [sys.executable, __file__, "--old", str(src), ext]
             new = [sys.executable, "-m", "tinct.cli.main", "colorize", str(src), "--quiet", "--ext", ext, "-o"]
             run_once(new, d / "warm", n, env)  # fills the precision cache (a user's first run)
-            ts: dict = {"old": [], "new": []}
+            cmds = {"old": old, "new": new}
+            if args.also_fp32:
+                cmds["new fp32"] = new[:-1] + ["--precision", "fp32", "-o"]
+            ts: dict = {k: [] for k in cmds}
             for _ in range(args.repeats):
-                ts["old"].append(run_once(old, d / "out_old", n, env))
-                ts["new"].append(run_once(new, d / "out_new", n, env))
+                for k, cmd in cmds.items():
+                    ts[k].append(run_once(cmd, d / "out", n, env))
             med = {k: sorted(v)[len(v) // 2] for k, v in ts.items()}
             row = {"workload": f"{n} × {w}×{h} JPEG → {'PNG' if ext == 'png' else 'JPEG'}",
                    "old s": med["old"], "new s": med["new"], "old img/s": n / med["old"],
                    "new img/s": n / med["new"], "speed-up": med["old"] / med["new"], "target": TARGETS[name]}
+            if args.also_fp32:
+                row["new fp32 s"] = med["new fp32"]
+                row["fp32 speed-up"] = med["old"] / med["new fp32"]
             rows.append(row)
             results[name] = {"row": row, "raw_s": ts}
-            print(f"# {row['workload']}: old {ts['old']}, new {ts['new']}", flush=True)
+            print(f"# {row['workload']}: " + ", ".join(f"{k} {v}" for k, v in ts.items()), flush=True)
         cache = d / "cache" / "precision.json"
         results["precision"] = json.loads(cache.read_text()) if cache.exists() else None
     print(f"\n## tinct colorize DIR, whole processes, old/new interleaved, median of {args.repeats}\n")

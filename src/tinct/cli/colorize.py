@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import io
-import os
-import stat
 import sys
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-from .colorize_plan import Job, UsageError, cause, plan, show
+from .colorize_io import precheck, read_source, write_result
+from .colorize_plan import UsageError, cause, plan, show
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 BACKENDS = ("torch", "onnxruntime")
@@ -127,47 +124,6 @@ def _hint(text):
 
 
 # --- work -----------------------------------------------------------------------------------------------
-@dataclass
-class Source:
-    image: object            # PIL image, RGB or RGBA, upright
-    exif: object             # PIL Exif (orientation removed) or None
-    format: str | None       # the decoder's format name
-
-
-def read_source(job: Job, max_pixels: int) -> Source:
-    from ..data.images import ImageError, open_image
-    if job.src is None:
-        data = sys.stdin.buffer.read()
-        if not data:
-            raise ImageError("empty input")
-        stream = io.BytesIO(data)
-        fmt = _peek_format(stream)
-        img = open_image(stream, max_pixels)
-    else:
-        with open(job.src, "rb") as f:
-            st = os.fstat(f.fileno())
-            if st.st_size == 0 and stat.S_ISREG(st.st_mode):
-                raise ImageError("empty file")
-            fmt = None
-            img = open_image(f, max_pixels)
-    try:
-        exif = img.getexif()
-    except Exception:
-        exif = None
-    return Source(img, exif, fmt)
-
-
-def _peek_format(stream) -> str | None:
-    from PIL import Image
-    try:
-        with Image.open(stream) as im:
-            return im.format
-    except Exception:
-        return None
-    finally:
-        stream.seek(0)
-
-
 def load_colorizer(model, device: str, max_pixels: int, backend: str = "torch"):
     """The one place the CLI loads a model (tests replace it to share one loaded model)."""
     from ..pipeline.colorizer import Colorizer
@@ -201,38 +157,6 @@ class Batch:
         self.bar.update(1)
 
 
-def _write(job: Job, out_img, src: Source, overwrite: bool) -> None:
-    from ..pipeline.output import FORMAT_EXT, encode_bytes, save_image
-    if job.out is None:
-        fmt = job.fmt or (src.format if src.format in FORMAT_EXT else "PNG")
-        if fmt == "MPO":
-            fmt = "JPEG"
-        data = encode_bytes(out_img, fmt, src.exif)
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    save_image(out_img, job.out, job.fmt, overwrite=overwrite, exif=src.exif)
-
-
-def _precheck(job: Job, args) -> str | None:
-    """-> 'skip', an error cause, or None (go ahead). Cheap checks before any decoding or compute."""
-    from ..pipeline.output import OutputError, ensure_folder
-    if job.out is None:
-        return None
-    if os.path.lexists(job.out):
-        if args.skip_existing:
-            return "skip"
-        if not args.overwrite:
-            return f"{show(job.out)} already exists (use --overwrite to replace it, --skip-existing to skip)"
-    try:
-        ensure_folder(job.out.parent)
-    except OutputError as e:
-        return cause(e)
-    if not os.access(job.out.parent, os.W_OK | os.X_OK):
-        return f"cannot write to folder {show(job.out.parent)}: permission denied"
-    return None
-
-
 def run(args) -> int:
     from PIL import Image
 
@@ -255,7 +179,7 @@ def run(args) -> int:
         if job.out is not None and job.out.parent not in cleaned:
             cleaned.add(job.out.parent)
             clean_stale_temps(job.out.parent)  # left by a killed run
-        why = _precheck(job, args)
+        why = precheck(job, args)
         if why == "skip":
             batch.ok(skipped=True)
         elif why:
@@ -325,7 +249,7 @@ def _process(jobs: list, colorizer, args, batch: Batch) -> None:
         return image, src
 
     def write(i, out, src):
-        _write(jobs[i], out, src, args.overwrite)
+        write_result(jobs[i], out, src, args.overwrite)
 
     def done(i, e):
         if e is None:
