@@ -32,7 +32,7 @@ outputs:
 images:
   The result has the input's size and lightness, upright (EXIF orientation applied; no orientation
   tag is written; other EXIF kept for JPEG/PNG/WebP) and keeps the input's transparency. JPEG output
-  has quality 95 and 4:2:0 chroma subsampling, PNG zlib level 1, WebP quality 95 method 4 (README);
+  has quality 95 and 4:2:0 chroma subsampling, PNG zlib level 1, WebP quality 95 method 2 (README);
   JPEG cannot store transparency, so a transparent input written as JPEG (--ext jpg
   or -o x.jpg) is flattened onto white - use png or webp to keep it. Animated GIFs and multi-page
   TIFFs: only the first frame is colorized. Grey, colour (recoloured from its lightness), palette,
