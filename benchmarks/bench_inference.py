@@ -3,7 +3,7 @@
 Reference (measured in this process, round-robin with the main figure): ``ClassicColorizer(width=1.0)``
 (random init, eval, ``torch.inference_mode``), one forward pass on a 1x1x256x256 input. Figures:
 
-1. ``Colorizer.colorize`` of a 512x512 JPEG *file path* -> PNG bytes and -> JPEG bytes (decode, network,
+1. ``Colorizer.colorize`` (``--precision``, default auto) of a 512x512 JPEG *file path* -> PNG and JPEG bytes with tinct's encoders (decode, network,
    upsample, recombine, encode). Target: <= 1/8 of the reference.
 2. Per-image time at 256x256, 1024x1024, 4000x3000 and 6000x4000 (colorize; + PNG; + JPEG q95), full resolution.
 3. Batch throughput: a folder of 50 512x512 JPEGs through the CLI (``tinct colorize DIR -o OUT``, one process,
@@ -15,7 +15,6 @@ Test photos are black-and-white wallpapers from the shared data folder resized (
 """
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import subprocess
@@ -31,18 +30,17 @@ SIZES = [(256, 256), (1024, 1024), (4000, 3000), (6000, 4000)]
 
 
 def encode(img, fmt: str) -> bytes:
-    b = io.BytesIO()
-    if fmt == "PNG":
-        img.save(b, "PNG")
-    else:
-        img.save(b, "JPEG", quality=95)
-    return b.getvalue()
+    """tinct's own encoder settings (pipeline/output.py: PNG zlib level 1, JPEG q95 4:2:0)."""
+    from tinct.pipeline.output import encode_bytes
+    return encode_bytes(img, fmt)
 
 
 def main(argv=None) -> int:
     p = C.parser(__doc__.splitlines()[0])
     p.add_argument("--skip-large", action="store_true", help="skip 4000x3000 and 6000x4000")
     p.add_argument("--batch-images", type=int, default=50, help="images in the throughput folder (default 50)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="the Colorizer's precision (default auto, as the CLI)")
     p.add_argument("--batch-repeats", type=int, default=None, help="repeats of the folder run (default --repeats)")
     args = p.parse_args(argv)
     m = C.setup(args)
@@ -61,11 +59,13 @@ def main(argv=None) -> int:
         with torch.inference_mode():
             classic(x_ref)
 
-    col = Colorizer.load(device="cpu")
+    col = Colorizer.load(device="cpu", precision=args.precision)
+    print(f"# precision {args.precision}: {col.precision_record}")
     main_side = 128 if args.quick else 512
     sizes = [(64, 64), (256, 192)] if args.quick else SIZES[:2] if args.skip_large else SIZES
     n_batch = 4 if args.quick else args.batch_images
-    results: dict = {"benchmark": "inference", "machine": m, "quick": args.quick, "repeats": args.repeats}
+    results: dict = {"benchmark": "inference", "machine": m, "quick": args.quick, "repeats": args.repeats,
+                     "precision": col.precision_record}
 
     with tempfile.TemporaryDirectory(prefix="tinct-bench-") as d:
         d = Path(d)

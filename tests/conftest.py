@@ -12,6 +12,20 @@ import pytest
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _tinct_cache(tmp_path_factory):
+    """--precision auto caches its measurement under TINCT_CACHE_DIR: a fresh folder per test session (also
+    for subprocesses), never the user's ~/.cache."""
+    import os
+    old = os.environ.get("TINCT_CACHE_DIR")
+    os.environ["TINCT_CACHE_DIR"] = str(tmp_path_factory.mktemp("tinct-cache"))
+    yield
+    if old is None:
+        os.environ.pop("TINCT_CACHE_DIR", None)
+    else:
+        os.environ["TINCT_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def colorizer():
     """The shipped model, loaded once per session, on the CPU."""

@@ -2,23 +2,18 @@
 from __future__ import annotations
 
 import argparse
-import io
-import os
-import stat
 import sys
 import warnings
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-from .colorize_plan import Job, UsageError, cause, plan, show
+from .colorize_io import precheck, read_source, write_result
+from .colorize_plan import UsageError, cause, plan, show
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 BACKENDS = ("torch", "onnxruntime")
 EXTS = ("same", "png", "jpg", "webp")
-PREFETCH = 2        # images decoded ahead of the one being colorized (0: no background threads)
-MAX_PENDING_WRITES = 2
+PRECISIONS = ("auto", "fp32", "bf16")
+DEFAULT_BATCH = 8   # photos of the same network input shape per forward
 
 DESCRIPTION = "Colorize black-and-white photos: files, folders (-r to recurse), or - for stdin to stdout."
 EPILOG = """\
@@ -38,7 +33,8 @@ outputs:
 images:
   The result has the input's size and lightness, upright (EXIF orientation applied; no orientation
   tag is written; other EXIF kept for JPEG/PNG/WebP) and keeps the input's transparency. JPEG output
-  has quality 95; JPEG cannot store transparency, so a transparent input written as JPEG (--ext jpg
+  has quality 95 and 4:2:0 chroma subsampling, PNG zlib level 1, WebP quality 95 method 2 (README);
+  JPEG cannot store transparency, so a transparent input written as JPEG (--ext jpg
   or -o x.jpg) is flattened onto white - use png or webp to keep it. Animated GIFs and multi-page
   TIFFs: only the first frame is colorized. Grey, colour (recoloured from its lightness), palette,
   16-bit and CMYK inputs all work; images over --max-pixels are refused before decoding.
@@ -73,6 +69,11 @@ def add_parser(sub):
                    help="network runtime: torch (default) or onnxruntime (CPU only, needs tinct[onnx]; about 0.9x "
                         "the time per photo, but a .safetensors model is first exported, ~0.6 s: pass a .onnx file "
                         "from 'tinct export --onnx' to skip that; BENCHMARKS.md)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="network precision: auto (default: bf16 where a one-off measurement, cached per machine and "
+                        "model, finds it faster and within ab 2 of fp32's colour; else fp32), fp32 or bf16")
+    p.add_argument("--batch", type=_positive_int, default=DEFAULT_BATCH, metavar="N",
+                   help=f"photos of the same network input shape per forward pass (default {DEFAULT_BATCH})")
     p.add_argument("--hint", dest="hints", action="append", type=_hint, default=[], metavar="X,Y,#RRGGBB[,RADIUS]",
                    help="colour hint at pixel X,Y of the (upright) input, radius in pixels; repeatable; "
                         "applied to every input")
@@ -127,47 +128,6 @@ def _hint(text):
 
 
 # --- work -----------------------------------------------------------------------------------------------
-@dataclass
-class Source:
-    image: object            # PIL image, RGB or RGBA, upright
-    exif: object             # PIL Exif (orientation removed) or None
-    format: str | None       # the decoder's format name
-
-
-def read_source(job: Job, max_pixels: int) -> Source:
-    from ..data.images import ImageError, open_image
-    if job.src is None:
-        data = sys.stdin.buffer.read()
-        if not data:
-            raise ImageError("empty input")
-        stream = io.BytesIO(data)
-        fmt = _peek_format(stream)
-        img = open_image(stream, max_pixels)
-    else:
-        with open(job.src, "rb") as f:
-            st = os.fstat(f.fileno())
-            if st.st_size == 0 and stat.S_ISREG(st.st_mode):
-                raise ImageError("empty file")
-            fmt = None
-            img = open_image(f, max_pixels)
-    try:
-        exif = img.getexif()
-    except Exception:
-        exif = None
-    return Source(img, exif, fmt)
-
-
-def _peek_format(stream) -> str | None:
-    from ..data.images import open_raster
-    try:
-        with open_raster(stream) as im:
-            return im.format
-    except Exception:
-        return None
-    finally:
-        stream.seek(0)
-
-
 def load_colorizer(model, device: str, max_pixels: int, backend: str = "torch"):
     """The one place the CLI loads a model (tests replace it to share one loaded model)."""
     from ..pipeline.colorizer import Colorizer
@@ -201,38 +161,6 @@ class Batch:
         self.bar.update(1)
 
 
-def _write(job: Job, out_img, src: Source, overwrite: bool) -> None:
-    from ..pipeline.output import FORMAT_EXT, encode_bytes, save_image
-    if job.out is None:
-        fmt = job.fmt or (src.format if src.format in FORMAT_EXT else "PNG")
-        if fmt == "MPO":
-            fmt = "JPEG"
-        data = encode_bytes(out_img, fmt, src.exif)
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    save_image(out_img, job.out, job.fmt, overwrite=overwrite, exif=src.exif)
-
-
-def _precheck(job: Job, args) -> str | None:
-    """-> 'skip', an error cause, or None (go ahead). Cheap checks before any decoding or compute."""
-    from ..pipeline.output import OutputError, ensure_folder
-    if job.out is None:
-        return None
-    if os.path.lexists(job.out):
-        if args.skip_existing:
-            return "skip"
-        if not args.overwrite:
-            return f"{show(job.out)} already exists (use --overwrite to replace it, --skip-existing to skip)"
-    try:
-        ensure_folder(job.out.parent)
-    except OutputError as e:
-        return cause(e)
-    if not os.access(job.out.parent, os.W_OK | os.X_OK):
-        return f"cannot write to folder {show(job.out.parent)}: permission denied"
-    return None
-
-
 def run(args) -> int:
     from PIL import Image
 
@@ -255,7 +183,7 @@ def run(args) -> int:
         if job.out is not None and job.out.parent not in cleaned:
             cleaned.add(job.out.parent)
             clean_stale_temps(job.out.parent)  # left by a killed run
-        why = _precheck(job, args)
+        why = precheck(job, args)
         if why == "skip":
             batch.ok(skipped=True)
         elif why:
@@ -286,85 +214,54 @@ def run(args) -> int:
 
 def _load(args):
     import torch
+
+    from ..device import mps_available
     if args.backend == "onnxruntime" and args.device not in ("auto", "cpu"):
         print(f"tinct: --backend onnxruntime runs on the CPU; it cannot use --device {args.device}", file=sys.stderr)
         return None
     if args.device == "cuda" and not torch.cuda.is_available():
         print("tinct: --device cuda: no CUDA device is available", file=sys.stderr)
         return None
-    if args.device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if args.device == "mps" and not mps_available():
         print("tinct: --device mps: no MPS device is available", file=sys.stderr)
         return None
     try:
-        return load_colorizer(args.model, args.device, args.max_pixels, args.backend)
+        colorizer = load_colorizer(args.model, args.device, args.max_pixels, args.backend)
     except Exception as e:
         if isinstance(e, FileNotFoundError) and not e.strerror and str(e):
             msg = show(str(e).splitlines()[0])  # resolve_model_path's own message names the model
         else:
             msg = f"cannot load model {show(args.model or 'default')}: {cause(e)}"
         print(f"tinct: {msg}", file=sys.stderr)
-    return None
+        return None
+    try:
+        colorizer.set_precision(args.precision)
+    except ValueError as e:
+        print(f"tinct: --precision {args.precision}: {cause(e)}", file=sys.stderr)
+        return None
+    return colorizer
 
 
 def _process(jobs: list, colorizer, args, batch: Batch) -> None:
-    """Colorize ``jobs`` in order; with PREFETCH > 0 the next images are decoded and finished results encoded
-    and written in background threads while the network runs."""
-    opts = dict(hints=args.hints or None, decode=args.decode, temperature=args.temperature, size=args.size)
+    """Colorize ``jobs`` through the batched pipeline (pipeline/batch.py): decoding in reader threads,
+    same-shaped photos in one forward, recombining, encoding and writing in writer threads; one line per
+    failed input, the rest go on."""
+    from ..pipeline.batch import run_batched
+    opts = colorizer.options(args.decode, args.temperature, args.size)
 
-    def compute(job, src):
-        return colorizer.colorize(src.image, **opts)
+    def read(i):
+        src = read_source(jobs[i], args.max_pixels)
+        image, src.image = src.image, None  # the pipeline keeps its own array; write() needs exif and format
+        return image, src
 
-    if PREFETCH <= 0 or len(jobs) == 1:
-        for job in jobs:
-            try:
-                src = read_source(job, args.max_pixels)
-                out = compute(job, src)
-                _write(job, out, src, args.overwrite)
-            except Exception as e:
-                batch.fail(job.name, cause(e))
-            else:
-                batch.ok()
-        return
+    def write(i, out, src):
+        write_result(jobs[i], out, src, args.overwrite)
 
-    reads: deque = deque()
-    writes: deque = deque()
-    it = iter(jobs)
+    def done(i, e):
+        if e is None:
+            batch.ok()
+        else:
+            batch.fail(jobs[i].name, cause(e))
 
-    def submit_read():
-        job = next(it, None)
-        if job is not None:
-            reads.append((job, readers.submit(read_source, job, args.max_pixels)))
-
-    def finish_write(block: bool):
-        while writes and (block or writes[0][1].done() or len(writes) > MAX_PENDING_WRITES):
-            job, fut = writes.popleft()
-            try:
-                fut.result()
-            except Exception as e:
-                batch.fail(job.name, cause(e))
-            else:
-                batch.ok()
-
-    readers = ThreadPoolExecutor(1, thread_name_prefix="tinct-read")
-    writers = ThreadPoolExecutor(1, thread_name_prefix="tinct-write")
-    try:
-        for _ in range(PREFETCH):
-            submit_read()
-        while reads:
-            job, fut = reads.popleft()
-            submit_read()
-            try:
-                src = fut.result()
-                out = compute(job, src)
-            except Exception as e:
-                batch.fail(job.name, cause(e))
-            else:
-                writes.append((job, writers.submit(_write, job, out, src, args.overwrite)))
-                del src, out
-            finish_write(block=False)
-        finish_write(block=True)
-    finally:
-        for _, f in list(reads) + list(writes):
-            f.cancel()  # on interrupt: queued work is dropped; a write in progress completes (atomically)
-        readers.shutdown(wait=True)
-        writers.shutdown(wait=True)
+    run_batched(colorizer, len(jobs), read, write, opts, hints=args.hints or None, max_batch=args.batch,
+                on_done=done)

@@ -5,6 +5,11 @@
 photo's full size and recombines it with the photo's own full-resolution L, in row bands so that memory
 does not grow with a float copy of the whole photo. The output has the input's size and lightness; alpha is
 kept; colour inputs are recoloured from their L.
+
+Precision: ``fp32`` or ``bf16`` (torch autocast); ``precision="auto"`` measures which is faster on this machine
+and keeps bf16 only when its colour stays within ab 2 of fp32's (:mod:`.precision`, cached per machine and
+model). ``colorize_many`` and :func:`tinct.pipeline.batch.colorize_files` batch same-shaped photos into one
+forward and overlap decoding and encoding with compute (:mod:`.batch`).
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from .fast_lab import is_grey, lightness, recombine_band
 from . import checks
 from .fast_net import prepare_for_cpu
 from .hints import as_hints, render_hints
+from .precision import PRECISIONS, autocast
 
 SHIPPED_MODEL = "default"
 BAND_PIXELS = 1 << 20  # full-resolution work is done ~1 MP at a time
@@ -79,28 +85,51 @@ class Colorizer:
         self.centres = loaded.centres.to(device)
         self.log_w = loaded.weights.clamp(min=1e-12).log().to(device)
         self.max_pixels = max_pixels
+        self.precision = "fp32"
+        self.precision_record: dict = {"choice": "fp32"}
         inf: InferenceConfig = loaded.inference
         self.defaults = Options(inf.decode, inf.temperature, inf.input_size, inf.rebalance_correction)
 
     @classmethod
     def load(cls, model: str | Path | None = None, device: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS,
-             backend: str = "torch", compile: bool = False):
+             backend: str = "torch", compile: bool = False, precision: str = "fp32"):
         """Load a model file (None = the shipped model). No network access.
 
         ``backend``: ``torch`` (default) or ``onnxruntime`` (CPU; needs ``pip install 'tinct[onnx]'``; ``model``
         may then also be a ``.onnx`` file from ``tinct export --onnx``; ``device`` is ignored).
         ``compile``: wrap the torch network in ``torch.compile`` (opt-in: ~0.9x the time per image once compiled,
         but the first images wait 10-60 s for compilation, again for each new input shape; for long-lived
-        processes only; BENCHMARKS.md)."""
+        processes only; BENCHMARKS.md).
+        ``precision``: ``fp32`` (default), ``bf16`` (autocast) or ``auto`` (measured once per machine and model,
+        cached; see :meth:`set_precision`)."""
         if backend == "onnxruntime":
             from .onnx_backend import load_onnx_model
-            return cls(load_onnx_model(resolve_model_path(model)), torch.device("cpu"), max_pixels)
-        if backend != "torch":
+            col = cls(load_onnx_model(resolve_model_path(model)), torch.device("cpu"), max_pixels)
+        elif backend == "torch":
+            col = cls(load_model_file(resolve_model_path(model)), resolve_device(device), max_pixels)
+        else:
             raise ValueError(f"backend must be 'torch' or 'onnxruntime', not {backend!r}")
-        col = cls(load_model_file(resolve_model_path(model)), resolve_device(device), max_pixels)
+        col.set_precision(precision)
         if compile:
             col.net = torch.compile(col.net)
         return col
+
+    def set_precision(self, precision: str) -> str:
+        """Run the network in ``fp32``, ``bf16`` or ``auto`` (measured: :func:`tinct.pipeline.precision.choose`;
+        the figures are kept in ``precision_record``). -> the precision now in use."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+        if precision == "auto":
+            from .precision import choose
+            precision, self.precision_record = choose(self)
+        elif precision == "bf16" and (self.device.type not in ("cpu", "cuda")
+                                      or not isinstance(self.net, torch.nn.Module)):
+            raise ValueError(f"bf16 needs the torch backend on a CPU or CUDA device (not {self.device.type}"
+                             f"{'' if isinstance(self.net, torch.nn.Module) else ', onnxruntime'})")
+        else:
+            self.precision_record = {"choice": precision, "why": "asked for"}
+        self.precision = precision
+        return precision
 
     def options(self, decode=None, temperature=None, size=None, rebalance_correction=None) -> Options:
         o = replace(self.defaults, **{k: v for k, v in dict(decode=decode, temperature=temperature, size=size,
@@ -116,22 +145,35 @@ class Colorizer:
         """Colorize one image: a path, a PIL image or a uint8 ndarray ((H, W), (H, W, 3) or (H, W, 4)).
         Returns a PIL image for a path or PIL input, a uint8 ndarray for an ndarray input."""
         opts = self.options(decode, temperature, size)
-        as_array = isinstance(image, np.ndarray)
         rgb, alpha = self._read(image)
-        hint_list = as_hints(hints)
-        ab = self.predict_ab([rgb], [hint_list], opts)[0]
-        out = self.recombine(rgb, ab)
+        ab = self.predict_ab([rgb], [as_hints(hints)], opts)[0]
+        return self.finish(rgb, alpha, ab, isinstance(image, np.ndarray))
+
+    def colorize_many(self, images, hints=None, decode=None, temperature=None, size=None, max_batch: int = 8) -> list:
+        """Colorize several images (paths, PIL images or ndarrays, as :meth:`colorize`), in order: decoded in
+        background threads, same-shaped network inputs (up to ``max_batch``) share one forward pass, memory
+        bounded (:mod:`.batch`). Results equal :meth:`colorize`'s within 1 level. Raises the first error."""
+        from .batch import run_batched
+        images = list(images)
+        outs: list = [None] * len(images)
+
+        def put(i, out, _ctx):
+            outs[i] = out
+        errors = run_batched(self, len(images), lambda i: (images[i], None), put, self.options(decode, temperature, size),
+                             hints=hints, max_batch=max_batch)
+        for e in errors:
+            if e is not None:
+                raise e
+        return outs
+
+    # --- stages (also used by .batch) ------------------------------------------------------------------
+    def finish(self, rgb: np.ndarray, alpha, ab_small: torch.Tensor, as_array: bool = False):
+        """Recombine at full resolution, put alpha back -> PIL image (or uint8 ndarray if ``as_array``)."""
+        out = self.recombine(rgb, ab_small)
         if alpha is not None:
             out = np.dstack([out, alpha])
-        if as_array:
-            return out
-        return Image.fromarray(out, "RGBA" if alpha is not None else "RGB")
+        return out if as_array else Image.fromarray(out, "RGBA" if alpha is not None else "RGB")
 
-    def colorize_many(self, images, decode=None, temperature=None, size=None) -> list:
-        """Colorize several images; same-shaped network inputs share one forward pass."""
-        return [self.colorize(im, decode=decode, temperature=temperature, size=size) for im in images]
-
-    # --- stages ---------------------------------------------------------------------------------------
     def _read(self, image) -> tuple[np.ndarray, np.ndarray | None]:
         """-> (uint8 RGB (H, W, 3), uint8 alpha (H, W) or None)."""
         if isinstance(image, (str, Path)):
@@ -164,27 +206,42 @@ class Colorizer:
         small = np.asarray(src.resize((w, h), Image.BILINEAR, reducing_gap=2.0))
         return lightness(small).view(1, 1, h, w)
 
+    def net_inputs(self, rgb: np.ndarray, hint_list, opts: Options) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """-> (L ``(1, 1, h, w)``, rendered hints ``(1, 3, h, w)`` or None) at the network grid."""
+        l = self.network_input(rgb, opts.size)
+        return l, (render_hints(hint_list, (rgb.shape[1], rgb.shape[0]), l.shape[-2:]) if hint_list else None)
+
     @torch.inference_mode()
-    def predict_ab(self, rgbs: list[np.ndarray], hints: list, opts: Options) -> list[torch.Tensor]:
-        """Low-resolution ab ``(1, 2, h/4, w/4)`` for each image (same-shaped inputs batched together)."""
-        ls = [self.network_input(rgb, opts.size) for rgb in rgbs]
-        hs = [render_hints(hl, (rgb.shape[1], rgb.shape[0]), l.shape[-2:]) if hl else None
-              for rgb, hl, l in zip(rgbs, hints, ls)]
+    def forward_logits(self, l: torch.Tensor, h: torch.Tensor | None, precision: str | None = None) -> torch.Tensor:
+        """The network on a batch in ``precision`` (default: the Colorizer's) -> fp32 logits on the device."""
+        with autocast(self.device, precision or self.precision):
+            return self.net(l.to(self.device), None if h is None else h.to(self.device)).float()
+
+    @torch.inference_mode()
+    def decode_logits(self, logits: torch.Tensor, opts: Options) -> torch.Tensor:
+        """Logits ``(N, Q, h, w)`` -> ab ``(N, 2, h, w)`` on the CPU (CIELAB units)."""
+        shift = -opts.rebalance_correction * self.log_w if opts.rebalance_correction else None
+        return decode(logits, self.centres, opts.decode, opts.temperature, shift).cpu()
+
+    def forward_ab(self, ls: list[torch.Tensor], hs: list, opts: Options) -> list[torch.Tensor]:
+        """Low-resolution ab ``(1, 2, h/4, w/4)`` for each network input (same-shaped ones in one forward)."""
         out: list = [None] * len(ls)
         groups: dict = {}
         for i, l in enumerate(ls):
             groups.setdefault(tuple(l.shape[-2:]), []).append(i)
-        shift = -opts.rebalance_correction * self.log_w if opts.rebalance_correction else None
         for idx in groups.values():
-            l = torch.cat([ls[i] for i in idx]).to(self.device)
-            any_hint = any(hs[i] is not None for i in idx)
+            l = torch.cat([ls[i] for i in idx])
             h = torch.cat([hs[i] if hs[i] is not None else torch.zeros(1, 3, *l.shape[-2:]) for i in idx]
-                          ).to(self.device) if any_hint else None
-            logits = self.net(l, h)
-            ab = decode(logits, self.centres, opts.decode, opts.temperature, shift).cpu()
+                          ) if any(hs[i] is not None for i in idx) else None
+            ab = self.decode_logits(self.forward_logits(l, h), opts)
             for j, i in enumerate(idx):
                 out[i] = ab[j:j + 1]
         return out
+
+    def predict_ab(self, rgbs: list[np.ndarray], hints: list, opts: Options) -> list[torch.Tensor]:
+        """Low-resolution ab ``(1, 2, h/4, w/4)`` for each image (same-shaped inputs batched together)."""
+        ins = [self.net_inputs(rgb, hl, opts) for rgb, hl in zip(rgbs, hints)]
+        return self.forward_ab([l for l, _ in ins], [h for _, h in ins], opts)
 
     def recombine(self, rgb: np.ndarray, ab_small: torch.Tensor) -> np.ndarray:
         """Full-resolution L of ``rgb`` + ab upsampled bilinearly from ``ab_small`` -> uint8 RGB, in row bands."""

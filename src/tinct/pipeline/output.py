@@ -21,8 +21,12 @@ from ..io_atomic import TEMP_RE, clean_stale_temps  # noqa: F401 - part of this 
 EXT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG", ".webp": "WEBP",
                ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
 FORMAT_EXT = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
+# Encoder settings (size and time of each choice measured in BENCHMARKS.md, benchmarks/bench_encoders.py):
 JPEG_QUALITY = 95
+JPEG_SUBSAMPLING = "4:2:0"   # the colour is predicted at 1/4 resolution anyway; 4:4:4 is 1.2x the size
+PNG_COMPRESS_LEVEL = 1       # zlib level 1: 0.25x the time of Pillow's default level 6 for 1.1x the size
 WEBP_QUALITY = 95
+WEBP_METHOD = 2              # 0.5x the time of Pillow's default method 4, same size
 ORIENTATION_TAG = 0x0112
 
 
@@ -55,9 +59,11 @@ def prepare_image(img: Image.Image, fmt: str) -> Image.Image:
 def _save_kwargs(img: Image.Image, fmt: str, exif) -> dict:
     kw: dict = {}
     if fmt == "JPEG":
-        kw["quality"] = JPEG_QUALITY
+        kw.update(quality=JPEG_QUALITY, subsampling=JPEG_SUBSAMPLING)
+    elif fmt == "PNG":
+        kw["compress_level"] = PNG_COMPRESS_LEVEL
     elif fmt == "WEBP":
-        kw["quality"] = WEBP_QUALITY
+        kw.update(quality=WEBP_QUALITY, method=WEBP_METHOD)
     elif fmt == "TIFF":
         kw["compression"] = "tiff_deflate"
     if exif is not None and fmt in ("JPEG", "PNG", "WEBP"):
