@@ -23,7 +23,7 @@ from .stabilize import DEFAULT_STABILITY, colorize_frames
 
 
 def _lab(rgb: np.ndarray) -> torch.Tensor:
-    return rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255)
+    return rgb_to_lab(torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 255)
 
 
 class Flicker:

@@ -21,7 +21,7 @@ MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi
 DEFAULT_CRF = 18
 
 
-class VideoError(Exception):
+class VideoError(ValueError):
     """A video that cannot be read or written; the message is one line naming the cause."""
 
 
@@ -36,8 +36,9 @@ def out_suffix(src: Path) -> str:
 
 
 def _why(e: Exception) -> str:
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return text.replace("Errno ", "").strip()
+    """FFmpeg's own reason, without its error number and the file name (the CLI names the file)."""
+    text = getattr(e, "strerror", None) or str(e).strip() or type(e).__name__
+    return text.splitlines()[0][:1].lower() + text.splitlines()[0][1:]
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 For each frame the network predicts a distribution ``p`` over the ab bins at 1/4 of its input grid. The
 previous frame's (already blended) distribution is pulled into the current frame along optical flow computed
-on L, and mixed in: ``p = (1 - w) p_net + w warp(p_prev)`` with ``w = stability * confidence`` per pixel
+on L, and mixed in geometrically: ``log p = (1 - w) log p_net + w warp(log p_prev)`` (a product of experts: a
+linear mixture of two different colours would decode to their desaturated average) with ``w = stability * confidence`` per pixel
 (confidence from the warp error of L; 0 for points coming from outside the frame). ``stability`` 0 is plain
 per-frame colorization; 1 keeps colours as long as the flow is trusted. A scene cut (L histogram jump) resets
 the memory. The blended distribution is decoded exactly as for photos (``tinct.color.decode`` with the
@@ -76,7 +77,7 @@ class TemporalColorizer:
         self.active = self.active + self.pending.pop(self.index, [])
         hint = render_hints(self.active, (W, H), l.shape[-2:]).to(self.c.device) if self.active else None
         logits = self.c.net(l.to(self.c.device), hint).float().cpu()
-        p = torch.softmax(logits, 1)
+        p = torch.log_softmax(logits, 1)  # log-probabilities: blended geometrically (stays as peaked as p_net)
         if flow is not None and self.stability > 0:
             size = p.shape[-2:]
             f_small = resize_flow(flow, size)
@@ -87,7 +88,7 @@ class TemporalColorizer:
             p = (1 - w) * p + w * p_prev
         self.prev = (l[0, 0], hist, p)
         self.index += 1
-        return decode(p.clamp(min=1e-12).log(), self.c.centres.cpu(), self.opts.decode, self.opts.temperature,
+        return decode(p, self.c.centres.cpu(), self.opts.decode, self.opts.temperature,
                       None if self.shift is None else self.shift.cpu())
 
 
