@@ -112,7 +112,7 @@ def main():
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--size", default=None, help="WxH (speed: 640x360, rss: 1920x1080, quality: 160x96)")
-    ap.add_argument("--stability", type=float, default=0.8)
+    ap.add_argument("--stability", type=float, default=0.6)
     ap.add_argument("--json", default=None)
     ap.add_argument("--strip", default=None)
     args = ap.parse_args()

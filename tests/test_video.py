@@ -167,7 +167,8 @@ def test_hints_follow_motion_and_stop_at_cut(tmp_path):
     """With a stand-in network that paints exactly the hinted colour: a hint on frame 2 appears from frame 2,
     follows the pan, and is gone after the cut."""
     c = hint_follower()
-    im = Image.fromarray(np.tile(np.linspace(0, 255, 320).astype(np.uint8), (200, 1))).convert("RGB")
+    texture = np.random.default_rng(0).integers(0, 255, (10, 16), dtype=np.uint8)
+    im = Image.fromarray(texture).resize((320, 200), Image.BICUBIC).convert("RGB")
     shot1 = list(motion_frames(im, "pan", 6, (64, 48)))
     shot2 = [np.full((48, 64, 3), 200, np.uint8)] * 2
     hints = {2: [(20, 24, (255, 0, 0), 4)]}

@@ -20,7 +20,7 @@ def add_video_arguments(p) -> None:
     g = p.add_argument_group("video (mp4, mov, avi, mkv, webm inputs; needs tinct[video])")
     g.add_argument("--stability", type=_unit, default=None, metavar="S",
                    help="0..1: how much colour is carried along optical flow from frame to frame; 0 colorizes "
-                        "each frame on its own (default 0.8)")
+                        "each frame on its own (default 0.6)")
     g.add_argument("--crf", type=int, default=None, metavar="N", help="H.264 quality, 0..51, lower is better "
                                                                         "(default 18)")
     g.add_argument("--frame-hint", dest="frame_hints", action="append", type=_frame_hint, default=[],

@@ -25,7 +25,7 @@ from ..color import decode
 from ..pipeline.hints import as_hints, render_hints
 from .flow import FlowEstimator, confidence, is_cut, l_histogram, resize_flow, warp
 
-DEFAULT_STABILITY = 0.8
+DEFAULT_STABILITY = 0.6
 
 
 def hints_by_frame(hints) -> dict[int, list]:
@@ -94,14 +94,15 @@ class TemporalColorizer:
 
 def _move_hints(hints: list, flow: np.ndarray, image_size: tuple[int, int]) -> list:
     """Move hints (image pixels) to where the backward ``flow`` (network-grid pixels) says they went:
-    ``x_new ~ x - flow(x)``. Hints that leave the frame are dropped."""
+    ``x_new ~ x - flow(x)`` (flow: median around the point). Hints that leave the frame are dropped."""
     W, H = image_size
     h, w = flow.shape[:2]
     out = []
     for hint in hints:
         gx = min(max(int(hint.x * w / W), 0), w - 1)
         gy = min(max(int(hint.y * h / H), 0), h - 1)
-        dx, dy = flow[gy, gx]
+        win = flow[max(gy - 3, 0):gy + 4, max(gx - 3, 0):gx + 4].reshape(-1, 2)
+        dx, dy = np.median(win, 0)  # a 7x7 median: robust to one bad flow vector
         x, y = hint.x - float(dx) * W / w, hint.y - float(dy) * H / h
         if 0 <= x < W and 0 <= y < H:
             out.append(replace(hint, x=x, y=y))
