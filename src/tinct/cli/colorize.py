@@ -80,6 +80,8 @@ def add_parser(sub):
     p.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
                    help=f"refuse images with more pixels (default {DEFAULT_MAX_PIXELS})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    from .colorize_video import add_video_arguments
+    add_video_arguments(p)
     return p
 
 
@@ -162,6 +164,14 @@ class Batch:
 
 
 def run(args) -> int:
+    from .colorize_video import run_videos
+    video_rc, args.inputs = run_videos(args, _load)  # video files (and videos in folders): tinct.video
+    if not args.inputs:
+        return video_rc
+    return max(video_rc, _run_photos(args))
+
+
+def _run_photos(args) -> int:
     from PIL import Image
 
     from ..pipeline.output import clean_stale_temps

@@ -9,7 +9,8 @@ SUBCOMMANDS = ("colorize", "prepare", "train", "evaluate", "serve", "export")
 # tools whose module holds ``add_arguments(parser)`` and ``run(args, parser)`` beside its own ``python -m`` entry
 TOOLS = {"tune": ("tinct.evaluate.tune", "pick the decode temperature, rebalance correction and size of a run"),
          "gallery": ("tinct.evaluate.gallery", "before/after sheets of old photos and greyed colour photos"),
-         "plot": ("tinct.train.plot", "training curves of one or several runs, overlaid")}
+         "plot": ("tinct.train.plot", "training curves of one or several runs, overlaid"),
+         "evaluate-video": ("tinct.video.evaluate", "flicker and per-frame accuracy of colorized colour clips")}
 
 
 def build_parser() -> argparse.ArgumentParser:

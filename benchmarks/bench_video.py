@@ -1,0 +1,125 @@
+"""Video benchmarks: throughput (end to end), peak RSS over a long clip, and stability on synthetic clips.
+
+    python benchmarks/bench_video.py speed --frames 24 --rounds 2        # 640x360: stabilised vs per-frame, A,B,A,B
+    python benchmarks/bench_video.py rss --frames 120 --size 1920x1080   # RSS after every frame (flat = bounded)
+    python benchmarks/bench_video.py quality --strip docs/video_strip.png # flicker / AuC / PSNR table + a strip
+
+Clips are made from the wallpapers in examples/ (pan, zoom, shake; hard cuts between stills).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from tinct import Colorizer  # noqa: E402
+from tinct.video import colorize_frames, colorize_video  # noqa: E402
+from tinct.video.evaluate import evaluate_clip, table  # noqa: E402
+from tinct.video.synthetic import MOTIONS, clip, motion_frames, write_clip  # noqa: E402
+
+
+def stills():
+    return [Image.open(p).convert("RGB") for p in sorted(glob.glob(str(REPO / "examples" / "debwall_*.jpg")))]
+
+
+def rss_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def speed(args, c):
+    w, h = map(int, args.size.split("x"))
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "in.mp4"
+        write_clip(src, clip(stills()[:2], args.frames // 2, (w, h)), rate=24, audio=True, pix_fmt="yuv420p", crf=20)
+        times = {0.0: [], args.stability: []}
+        colorize_video(c, src, Path(d) / "warm.mp4", stability=args.stability, max_frames=3)
+        for r in range(args.rounds):
+            for s in times:
+                t = time.perf_counter()
+                colorize_video(c, src, Path(d) / f"out_{r}_{s}.mp4", stability=s)
+                times[s].append(time.perf_counter() - t)
+    res = {f"s={s:g}": {"fps": [round(args.frames / t, 2) for t in ts], "best_fps": round(args.frames / min(ts), 2)}
+           for s, ts in times.items()}
+    res["ratio_stabilised_over_per_frame_time"] = round(min(times[args.stability]) / min(times[0.0]), 3)
+    print(json.dumps({"size": args.size, "frames": args.frames, **res}, indent=1))
+
+
+def rss(args, c):
+    w, h = map(int, args.size.split("x"))
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "long.mp4"
+        frames = (f for k in range(10 ** 6) for f in motion_frames(stills()[k % 2], MOTIONS[k % 3], 30, (w, h), k))
+        write_clip(src, (f for _, f in zip(range(args.frames), frames)), rate=24, pix_fmt="yuv420p", crf=28)
+        trace = []
+
+        class Bar:
+            def update(self, n):
+                trace.append(rss_mb())
+        t = time.perf_counter()
+        colorize_video(c, src, Path(d) / "out.mp4", stability=args.stability, progress=lambda total: Bar())
+        dt = time.perf_counter() - t
+    q = len(trace) // 4
+    print(json.dumps({"size": args.size, "frames": len(trace), "seconds": round(dt, 1),
+                      "rss_mb_after_frame": {str(i + 1): round(trace[i], 1) for i in (0, q, 2 * q, 3 * q, len(trace) - 1)},
+                      "peak_rss_mb": round(max(trace), 1)}, indent=1))
+
+
+def quality(args, c):
+    ims = stills()
+    w, h = map(int, args.size.split("x"))
+    clips = {m: (lambda m=m: motion_frames(ims[0], m, args.frames, (w, h), 1)) for m in MOTIONS}
+    clips["cuts"] = lambda: clip(ims[1:4], args.frames // 3, (w, h), 2)
+    out = {}
+    for name, fn in clips.items():
+        out[name] = evaluate_clip(c, fn, stabilities=(0.0, args.stability))
+        print(f"{name}\n{table(out[name])}\n", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+    if args.strip:
+        make_strip(c, clips["pan"], args.stability, args.strip)
+
+
+def make_strip(c, frames_fn, s, path, every=3, n=6):
+    """Rows: truth | per-frame | stabilised, every ``every``-th frame."""
+    pick = lambda it: [f for i, f in enumerate(it) if i % every == 0][:n]  # noqa: E731
+    rows = [pick(frames_fn()), pick(colorize_frames(c, frames_fn(), stability=0.0)),
+            pick(colorize_frames(c, frames_fn(), stability=s))]
+    h, w = rows[0][0].shape[:2]
+    sheet = np.full((3 * h + 8, len(rows[0]) * (w + 4), 3), 255, np.uint8)
+    for r, row in enumerate(rows):
+        for k, f in enumerate(row):
+            sheet[r * (h + 4):r * (h + 4) + h, k * (w + 4):k * (w + 4) + w] = f
+    Image.fromarray(sheet).save(path)
+    print(f"wrote {path}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=("speed", "rss", "quality"))
+    ap.add_argument("--frames", type=int, default=24)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--size", default=None, help="WxH (speed: 640x360, rss: 1920x1080, quality: 160x96)")
+    ap.add_argument("--stability", type=float, default=0.6)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--strip", default=None)
+    args = ap.parse_args()
+    args.size = args.size or {"speed": "640x360", "rss": "1920x1080", "quality": "160x96"}[args.what]
+    c = Colorizer.load(device="cpu")
+    {"speed": speed, "rss": rss, "quality": quality}[args.what](args, c)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The video part of ``tinct colorize``: video files (and videos inside folders) go to ``tinct.video``.
+
+Outputs follow the photo rules: without -o, ``<stem>_color<ext>`` beside the input; with -o FOLDER (or
+several inputs), ``FOLDER/<stem><ext>``; with -o FILE.mp4|.mov|.mkv|.avi (one video input), exactly there.
+``<ext>`` is the input's own when it can hold H.264 (mp4, mov, mkv, avi), else .mkv (WebM inputs).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .colorize_plan import cause, show
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
+
+
+def add_video_arguments(p) -> None:
+    g = p.add_argument_group("video (mp4, mov, avi, mkv, webm inputs; needs tinct[video])")
+    g.add_argument("--stability", type=_unit, default=None, metavar="S",
+                   help="0..1: how much colour is carried along optical flow from frame to frame; 0 colorizes "
+                        "each frame on its own (default 0.6)")
+    g.add_argument("--crf", type=int, default=None, metavar="N", help="H.264 quality, 0..51, lower is better "
+                                                                        "(default 18)")
+    g.add_argument("--frame-hint", dest="frame_hints", action="append", type=_frame_hint, default=[],
+                   metavar="X,Y,#RRGGBB[,RADIUS]@FRAME",
+                   help="colour hint on frame FRAME (0-based) of a video; it follows the motion through the "
+                        "shot and is dropped at the next cut; repeatable (plain --hint applies from frame 0)")
+
+
+def _unit(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
+    return v
+
+
+def _frame_hint(text):
+    from ..pipeline.hints import parse_hint_arg
+    hint, sep, frame = text.rpartition("@")
+    try:
+        if not sep or not frame.strip().isdigit():
+            raise ValueError(f"video hint {text!r} is not X,Y,#RRGGBB[,RADIUS]@FRAME")
+        return int(frame), parse_hint_arg(hint)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _videos_in(folder: Path, recursive: bool) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+        vids = [f for f in files if not f.startswith(".") and os.path.splitext(f)[1].lower() in VIDEO_SUFFIXES]
+        stems = {os.path.splitext(f)[0] for f in vids}
+        for f in sorted(vids):
+            stem = os.path.splitext(f)[0]
+            if not (stem.endswith("_color") and stem[:-len("_color")] in stems):
+                found.append(Path(root) / f)
+    return found
+
+
+def _has_images(folder: Path, recursive: bool) -> bool:
+    from ..data.images import IMAGE_EXTENSIONS
+    for _, dirs, files in os.walk(folder):
+        if any(os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS for f in files):
+            return True
+        if not recursive:
+            return False
+    return False
+
+
+def split_inputs(args) -> tuple[list, list]:
+    """-> (video jobs ``[(src, out)]``, the inputs left for the photo path)."""
+    from ..video.io import out_suffix
+    jobs, rest = [], []
+    out = args.out
+    out_file = out is not None and Path(out).suffix.lower() in VIDEO_SUFFIXES and not Path(out).is_dir()
+    for text in args.inputs:
+        p = Path(text)
+        if text != "-" and p.is_dir():
+            vids = _videos_in(p, args.recursive)
+            for v in vids:
+                rel = v.parent.relative_to(p)
+                dst = (out / rel / (v.stem + out_suffix(v))) if out else v.with_name(v.stem + "_color" + out_suffix(v))
+                jobs.append((v, dst))
+            if not vids or _has_images(p, args.recursive):
+                rest.append(text)
+        elif p.suffix.lower() in VIDEO_SUFFIXES:
+            if out_file:
+                dst = Path(out)
+            elif out:
+                dst = Path(out) / (p.stem + out_suffix(p))
+            else:
+                dst = p.with_name(p.stem + "_color" + out_suffix(p))
+            jobs.append((p, dst))
+        else:
+            rest.append(text)
+    if out_file and (len(jobs) != 1 or rest):
+        raise ValueError(f"-o {out}: an output video file needs exactly one input video")
+    return jobs, rest
+
+
+def run_videos(args, load) -> tuple[int, list]:
+    """Colorize the video inputs of ``args``; ``load(args)`` returns a Colorizer or None (message printed).
+    Returns (exit status for the videos, the inputs left for the photo path)."""
+    try:
+        jobs, rest = split_inputs(args)
+    except ValueError as e:
+        print(f"tinct: {e}", file=sys.stderr)
+        return 2, []
+    if not jobs:
+        return 0, rest
+    hints: dict = {0: list(args.hints)} if args.hints else {}
+    for frame, hint in args.frame_hints:
+        hints.setdefault(frame, []).append(hint)
+    try:
+        from ..video import DEFAULT_STABILITY, colorize_video
+        from ..video.io import DEFAULT_CRF
+        import av  # noqa: F401
+    except ImportError:
+        print("tinct: videos need PyAV and OpenCV: pip install 'tinct[video]'", file=sys.stderr)
+        return 2, rest
+    stability = DEFAULT_STABILITY if args.stability is None else args.stability
+    crf = DEFAULT_CRF if args.crf is None else args.crf
+    if not 0 <= crf <= 51:
+        print(f"tinct: --crf {crf}: must be between 0 and 51", file=sys.stderr)
+        return 2, rest
+    from ..pipeline.output import clean_stale_temps
+    colorizer = None
+    failed = 0
+    for src, dst in jobs:
+        if os.path.lexists(dst) and not args.overwrite:
+            if args.skip_existing:
+                continue
+            print(f"tinct: {show(src)}: {show(dst)} already exists (use --overwrite to replace it, "
+                  f"--skip-existing to skip)", file=sys.stderr)
+            failed += 1
+            continue
+        if colorizer is None:
+            colorizer = load(args)
+            if colorizer is None:
+                return 2, rest
+        clean_stale_temps(dst.parent)
+        try:
+            colorize_video(colorizer, src, dst, stability=stability, hints=hints, crf=crf, overwrite=args.overwrite,
+                           progress=None if args.quiet else _bar(src), decode=args.decode,
+                           temperature=args.temperature, size=args.size)
+        except Exception as e:
+            print(f"tinct: {show(src)}: {cause(e)}", file=sys.stderr)
+            failed += 1
+    return (1 if failed else 0), rest
+
+
+def _bar(src: Path):
+    def make(total):
+        from tqdm import tqdm
+        return tqdm(total=total, unit="frame", desc=src.name, file=sys.stderr, dynamic_ncols=True, leave=False)
+    return make

@@ -1,0 +1,80 @@
+"""Optical flow on lightness, warping, warp-error confidence and scene-cut detection.
+
+Flow is OpenCV's DIS (Kroeger et al. 2016; ``opencv-python-headless``), run on CIELAB L at the network's
+input grid (about 256^2 pixels), a millisecond or two per frame. Convention: ``flow[y, x] = (dx, dy)`` such
+that ``cur(x, y) ~ prev(x + dx, y + dy)`` (backward flow, from the current frame into the previous one), so
+that anything defined on the previous frame is pulled into the current one with ``warp``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+CUT_THRESHOLD = 0.35     # total-variation distance between L histograms above which a shot is cut
+CONF_SIGMA = 6.0         # L units: warp error giving confidence exp(-1)
+HIST_BINS = 32
+
+
+def _dis():
+    try:
+        import cv2
+    except ImportError:
+        raise ImportError("video needs OpenCV for optical flow: pip install 'tinct[video]'") from None
+    return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+
+
+class FlowEstimator:
+    """Backward DIS flow between two L images ``(h, w)`` float in [0, 100] -> ``(h, w, 2)`` float32 pixels."""
+
+    def __init__(self):
+        self.dis = _dis()
+
+    def __call__(self, l_prev: torch.Tensor, l_cur: torch.Tensor) -> np.ndarray:
+        a = (l_cur.float() * 2.55).clamp(0, 255).to(torch.uint8).numpy()
+        b = (l_prev.float() * 2.55).clamp(0, 255).to(torch.uint8).numpy()
+        return self.dis.calc(np.ascontiguousarray(a), np.ascontiguousarray(b), None)
+
+
+def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """``(h, w, 2)`` pixel flow -> ``(1, 2, H, W)`` pixel flow at ``size`` (H, W) (area average, rescaled)."""
+    h, w = flow.shape[:2]
+    t = torch.from_numpy(np.ascontiguousarray(flow)).permute(2, 0, 1).unsqueeze(0)
+    out = F.interpolate(t, size=size, mode="area" if size[0] <= h else "bilinear")
+    out[:, 0] *= size[1] / w
+    out[:, 1] *= size[0] / h
+    return out
+
+
+def warp(x: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pull ``x`` ``(1, C, H, W)`` (on the previous frame) along ``flow`` ``(1, 2, H, W)`` pixels into the
+    current frame (bilinear). Returns (warped ``(1, C, H, W)``, valid ``(1, 1, H, W)``: 1 where the source
+    point lies inside the previous frame)."""
+    _, _, H, W = x.shape
+    ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
+    sx = xs + flow[0, 0]
+    sy = ys + flow[0, 1]
+    valid = ((sx >= -0.5) & (sx <= W - 0.5) & (sy >= -0.5) & (sy <= H - 0.5)).float()[None, None]
+    grid = torch.stack([(sx + 0.5) * 2 / W - 1, (sy + 0.5) * 2 / H - 1], -1).unsqueeze(0)
+    out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out, valid
+
+
+def confidence(l_prev: torch.Tensor, l_cur: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Per-pixel trust in the flow ``(1, 1, H, W)`` in [0, 1]: exp(-(warp error on L / CONF_SIGMA)^2), 0 where
+    the source falls outside the frame (occlusions and revealed borders show up as warp error)."""
+    warped, valid = warp(l_prev.view(1, 1, *l_prev.shape[-2:]), flow)
+    err = (warped - l_cur.view(1, 1, *l_cur.shape[-2:]).float()).abs()
+    err = F.avg_pool2d(err, 3, 1, 1, count_include_pad=False)  # a little spatial support against noise
+    return torch.exp(-(err / CONF_SIGMA) ** 2) * valid
+
+
+def l_histogram(l: torch.Tensor) -> torch.Tensor:
+    """Normalised histogram of L in [0, 100] ``(HIST_BINS,)``."""
+    h = torch.histc(l.float().flatten(), HIST_BINS, 0, 100)
+    return h / h.sum().clamp(min=1)
+
+
+def is_cut(h_prev: torch.Tensor, h_cur: torch.Tensor, threshold: float = CUT_THRESHOLD) -> bool:
+    """A scene cut when the total-variation distance between the two L histograms exceeds ``threshold``."""
+    return float(0.5 * (h_prev - h_cur).abs().sum()) > threshold
