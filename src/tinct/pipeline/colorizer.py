@@ -1,10 +1,10 @@
 """The one object behind the CLI, the server and the tests: load a model once, colorize many images.
 
 ``Colorizer.colorize`` runs the network on a resized copy of the photo's lightness (area about
-``size``^2, sides multiples of 32, aspect kept), decodes ab at 1/4 of that, upsamples ab bilinearly to the
-photo's full size and recombines it with the photo's own full-resolution L, in row bands so that memory
-does not grow with a float copy of the whole photo. The output has the input's size and lightness; alpha is
-kept; colour inputs are recoloured from their L.
+``size``^2, sides multiples of 32, aspect kept), decodes ab at 1/4 of that, upsamples ab to the photo's full size
+(guided by the photo's own lightness, or bilinearly: pipeline/upsample.py) and recombines it with the photo's
+full-resolution L, in row bands so that memory does not grow with a float copy of the whole photo. The output
+has the input's size and lightness; alpha is kept; colour inputs are recoloured from their L.
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from ..device import resolve_device
@@ -25,9 +24,11 @@ from ..model.config import InferenceConfig
 from .fast_lab import is_grey, lightness, recombine_band
 from .fast_net import prepare_for_cpu
 from .hints import as_hints, render_hints
+from .upsample import METHODS as UPSAMPLE_METHODS, upsample_bands
 
 SHIPPED_MODEL = "default"
 BAND_PIXELS = 1 << 20  # full-resolution work is done ~1 MP at a time
+DEFAULT_UPSAMPLE = "guided"  # edge-aware; "bilinear" is the old way (BENCHMARKS.md "Edge-aware upsampling")
 CPU_FAST_PATHS = True  # on CPU run a copy of the network with BatchNorm folded, channels_last (BENCHMARKS.md)
 
 
@@ -69,7 +70,11 @@ class Options:
 
 
 class Colorizer:
-    def __init__(self, loaded: LoadedModel, device: torch.device, max_pixels: int = DEFAULT_MAX_PIXELS):
+    def __init__(self, loaded: LoadedModel, device: torch.device, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 upsample: str = DEFAULT_UPSAMPLE):
+        if upsample not in UPSAMPLE_METHODS:
+            raise ValueError(f"upsample must be one of {UPSAMPLE_METHODS}, not {upsample!r}")
+        self.upsample = upsample
         self.model = loaded
         self.device = device
         self.net = loaded.net.to(device).eval()
@@ -83,7 +88,7 @@ class Colorizer:
 
     @classmethod
     def load(cls, model: str | Path | None = None, device: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS,
-             backend: str = "torch", compile: bool = False):
+             backend: str = "torch", compile: bool = False, upsample: str = DEFAULT_UPSAMPLE):
         """Load a model file (None = the shipped model). No network access.
 
         ``backend``: ``torch`` (default) or ``onnxruntime`` (CPU; needs ``pip install 'tinct[onnx]'``; ``model``
@@ -93,10 +98,10 @@ class Colorizer:
         processes only; BENCHMARKS.md)."""
         if backend == "onnxruntime":
             from .onnx_backend import load_onnx_model
-            return cls(load_onnx_model(resolve_model_path(model)), torch.device("cpu"), max_pixels)
+            return cls(load_onnx_model(resolve_model_path(model)), torch.device("cpu"), max_pixels, upsample)
         if backend != "torch":
             raise ValueError(f"backend must be 'torch' or 'onnxruntime', not {backend!r}")
-        col = cls(load_model_file(resolve_model_path(model)), resolve_device(device), max_pixels)
+        col = cls(load_model_file(resolve_model_path(model)), resolve_device(device), max_pixels, upsample)
         if compile:
             col.net = torch.compile(col.net)
         return col
@@ -189,17 +194,11 @@ class Colorizer:
                 out[i] = ab[j:j + 1]
         return out
 
-    def recombine(self, rgb: np.ndarray, ab_small: torch.Tensor) -> np.ndarray:
-        """Full-resolution L of ``rgb`` + ab upsampled bilinearly from ``ab_small`` -> uint8 RGB, in row bands."""
+    def recombine(self, rgb: np.ndarray, ab_small: torch.Tensor, upsample: str | None = None) -> np.ndarray:
+        """Full-resolution L of ``rgb`` + ab upsampled from ``ab_small`` (``upsample``: 'guided' or 'bilinear',
+        default ``self.upsample``; pipeline/upsample.py) -> uint8 RGB, in row bands."""
         H, W = rgb.shape[:2]
         out = np.empty((H, W, 3), np.uint8)
-        band = max(1, BAND_PIXELS // max(W, 1))
-        gx = (torch.arange(W, dtype=torch.float32) + 0.5) * 2 / W - 1
-        with torch.inference_mode():
-            for y0 in range(0, H, band):
-                y1 = min(H, y0 + band)
-                gy = (torch.arange(y0, y1, dtype=torch.float32) + 0.5) * 2 / H - 1
-                grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], -1).unsqueeze(0)
-                ab = F.grid_sample(ab_small.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
-                out[y0:y1] = recombine_band(rgb[y0:y1], ab[0])  # = lab_to_rgb(L of rgb, ab), ~4x faster
+        for y0, y1, ab in upsample_bands(rgb, ab_small, upsample or self.upsample, BAND_PIXELS):
+            out[y0:y1] = recombine_band(rgb[y0:y1], ab)  # = lab_to_rgb(L of rgb, ab), ~4x faster
         return out
