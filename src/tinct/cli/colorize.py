@@ -72,6 +72,9 @@ def add_parser(sub):
                    help="network runtime: torch (default) or onnxruntime (CPU only, needs tinct[onnx]; about 0.9x "
                         "the time per photo, but a .safetensors model is first exported, ~0.6 s: pass a .onnx file "
                         "from 'tinct export --onnx' to skip that; BENCHMARKS.md)")
+    p.add_argument("--upsample", choices=("guided", "bilinear"), default=None,
+                   help="how colour reaches full resolution: guided (edge-aware, follows the photo's edges) or "
+                        "bilinear (default: guided)")
     p.add_argument("--hint", dest="hints", action="append", type=_hint, default=[], metavar="X,Y,#RRGGBB[,RADIUS]",
                    help="colour hint at pixel X,Y of the (upright) input, radius in pixels; repeatable; "
                         "applied to every input")
@@ -292,7 +295,9 @@ def _load(args):
         print("tinct: --device mps: no MPS device is available", file=sys.stderr)
         return None
     try:
-        return load_colorizer(args.model, args.device, args.max_pixels, args.backend)
+        colorizer = load_colorizer(args.model, args.device, args.max_pixels, args.backend)
+        colorizer.upsample = args.upsample or colorizer.upsample
+        return colorizer
     except Exception as e:
         if isinstance(e, FileNotFoundError) and not e.strerror and str(e):
             msg = show(str(e).splitlines()[0])  # resolve_model_path's own message names the model

@@ -21,6 +21,8 @@ def add_parser(sub):
                    help="beta in [0, 1]: decode with log p - beta log w (default: the model's)")
     p.add_argument("--input-size", "--size", dest="size", type=int, default=None,
                    help="the network's input size: photos are resized to about this squared (default: the model's)")
+    p.add_argument("--upsample", choices=("guided", "bilinear"), default="guided",
+                   help="how ab reaches full resolution: guided (edge-aware) or bilinear")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--json", type=Path, default=None, help="write all figures here")
     p.add_argument("--report", type=Path, default=None, help="write a PNG report here")
@@ -37,7 +39,7 @@ def run(args) -> int:
         print(f"tinct evaluate: {args.src}: no such file or folder", file=sys.stderr)
         return 2
     try:
-        colorizer = Colorizer.load(args.model, args.device)
+        colorizer = Colorizer.load(args.model, args.device, upsample=args.upsample)
         opts = colorizer.options(args.decode, args.temperature, args.size, args.rebalance_correction)
     except (FileNotFoundError, ValueError) as e:
         print(f"tinct evaluate: {e}", file=sys.stderr)

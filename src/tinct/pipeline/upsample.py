@@ -27,7 +27,7 @@ from .fast_lab import lightness
 
 METHODS = ("guided", "bilinear")
 RADIUS = 2      # box radius of the guided filter, in ab-grid pixels (tuned: BENCHMARKS.md "Edge-aware upsampling")
-EPS = 1e-2      # regulariser, in units of (L / 100)^2 (an L step of 20 has variance 0.01 in a window it halves)
+EPS = 1e-3      # regulariser, in units of (L / 100)^2 (an L step of 6 has variance 1e-3 in a window it halves)
 
 
 def _box(x: torch.Tensor, r: int) -> torch.Tensor:
