@@ -58,12 +58,12 @@ def guided_coefficients(guide_small: torch.Tensor, ab_small: torch.Tensor, radiu
     smoothed coefficients ``(1, 4, h, w)``: ``A_a, A_b, B_a, B_b``."""
     I = guide_small.float().view(1, 1, *guide_small.shape[-2:])
     p = ab_small.float()
-    mean_i, mean_p = _box(I, radius), _box(p, radius)
-    var_i = _box(I * I, radius) - mean_i * mean_i
-    cov_ip = _box(I * p, radius) - mean_i * mean_p
-    a = cov_ip / (var_i.clamp(min=0) + eps)
+    # one pooling call for all window means (tiny tensors: per-call overhead dominates)
+    m = _box(torch.cat([I, p, I * I, I * p], 1), radius)
+    mean_i, mean_p, mean_ii, mean_ip = m[:, :1], m[:, 1:3], m[:, 3:4], m[:, 4:]
+    a = (mean_ip - mean_i * mean_p) / ((mean_ii - mean_i * mean_i).clamp(min=0) + eps)
     b = mean_p - a * mean_i
-    return torch.cat([_box(a, radius), _box(b, radius)], 1)
+    return _box(torch.cat([a, b], 1), radius)
 
 
 def _sample_rows(maps: torch.Tensor, y0: int, y1: int, H: int, W: int) -> torch.Tensor:
