@@ -94,5 +94,4 @@ def upsample_bands(rgb: np.ndarray, ab_small: torch.Tensor, method: str = "guide
                 continue
             c = _sample_rows(coef, y0, y1, H, W)
             guide = lightness(rgb[y0:y1]).div_(100)
-            ab = c[2:].addcmul_(c[:2], guide.unsqueeze(0))
-            yield y0, y1, torch.maximum(torch.minimum(ab, hi), lo)
+            yield y0, y1, c[2:].addcmul_(c[:2], guide.unsqueeze(0)).clamp_(min=lo, max=hi)
