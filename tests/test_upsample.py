@@ -80,7 +80,7 @@ def test_contract_shapes_range_and_errors():
     coef = guided_coefficients(torch.rand(12, 16), ab, radius=2, eps=1e-2)
     assert coef.shape == (1, 4, 12, 16)
     flat = guided_coefficients(torch.full((12, 16), 0.5), ab, radius=2, eps=1e-2)
-    assert flat[:, :2].abs().max() < 1e-4           # a flat guide has no slope: plain box-smoothed ab
+    assert flat[:, :2].abs().max() < 1e-4           # a flat guide has no slope: the output is bilinear ab
 
 
 def test_colorizer_and_cli_option(colorizer, tinct_cli, tmp_path):

@@ -4,9 +4,11 @@ Two methods, chosen by ``method``:
 
 - ``"bilinear"``: ab sampled bilinearly (half-pixel centres, border padding) - colour bleeds across edges;
 - ``"guided"``: fast guided filter (He & Sun 2015, "Fast Guided Filter") with the photo's own lightness as
-  guide. The linear coefficients ``ab ~ A * I + B`` are fitted once for the whole image at the ab grid
-  against the guide ``I = L / 100`` box-averaged to that grid, smoothed, then upsampled bilinearly and applied
-  at full resolution to the full-resolution ``I``: colour follows the photo's edges.
+  guide. The window slopes ``A`` of ``ab ~ A * I + B`` are fitted once for the whole image at the ab grid
+  against the guide ``I = L / 100`` box-averaged to that grid and box-smoothed; ``B = ab - A * I`` there (not
+  the filter's window mean, which would blur the prediction where the guide is flat); both are upsampled
+  bilinearly and applied at full resolution to the full-resolution ``I``: colour follows the photo's edges,
+  and where the photo is flat the result is bilinear ab.
 
 Contract of :func:`upsample_bands`: ``rgb`` uint8 ``(H, W, 3)`` (or ``(H, W)`` grey), ``ab_small`` float
 ``(1, 2, h, w)`` in CIELAB units; yields ``(y0, y1, ab)`` with ``ab`` float32 ``(2, y1 - y0, W)``, bands
@@ -55,15 +57,17 @@ def low_res_guide(rgb: np.ndarray, h: int, w: int, chunk_pixels: int = 1 << 20) 
 def guided_coefficients(guide_small: torch.Tensor, ab_small: torch.Tensor, radius: int = RADIUS,
                         eps: float = EPS) -> torch.Tensor:
     """Fit ``ab ~ A * I + B`` in every window: guide ``(h, w)`` (about 0..1), ab ``(1, 2, h, w)`` ->
-    smoothed coefficients ``(1, 4, h, w)``: ``A_a, A_b, B_a, B_b``."""
+    coefficients ``(1, 4, h, w)``: ``A_a, A_b`` (window slopes, box-smoothed), ``B = ab - A * I``."""
     I = guide_small.float().view(1, 1, *guide_small.shape[-2:])
     p = ab_small.float()
     # one pooling call for all window means (tiny tensors: per-call overhead dominates)
     m = _box(torch.cat([I, p, I * I, I * p], 1), radius)
     mean_i, mean_p, mean_ii, mean_ip = m[:, :1], m[:, 1:3], m[:, 3:4], m[:, 4:]
     a = (mean_ip - mean_i * mean_p) / ((mean_ii - mean_i * mean_i).clamp(min=0) + eps)
-    b = mean_p - a * mean_i
-    return _box(torch.cat([a, b], 1), radius)
+    a = _box(a, radius)
+    # B keeps ab itself where the guide is flat (no blur of the prediction, of small hinted spots included); the
+    # guided filter's own B = box(mean_p - a mean_i) would blur it twice over the window
+    return torch.cat([a, p - a * I], 1)
 
 
 def _sample_rows(maps: torch.Tensor, y0: int, y1: int, H: int, W: int) -> torch.Tensor:
