@@ -84,7 +84,7 @@ def test_contract_shapes_range_and_errors():
 
 
 def test_colorizer_and_cli_option(colorizer, tinct_cli, tmp_path):
-    from tinct.pipeline.colorizer import Colorizer
+    from tinct.pipeline.colorizer import DEFAULT_UPSAMPLE, Colorizer
     rgb = _photo(90, 120)
     Image.fromarray(rgb).save(tmp_path / "in.png")
     ab = colorizer.predict_ab([rgb], [[]], colorizer.options())[0]
@@ -94,7 +94,7 @@ def test_colorizer_and_cli_option(colorizer, tinct_cli, tmp_path):
         res = tinct_cli("colorize", tmp_path / "in.png", "-o", tmp_path / f"{m}.png", "--upsample", m)
         assert res.rc == 0, res.err
         np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / f"{m}.png")), want[m])
-    assert colorizer.upsample == "guided"           # the default; the CLI changed only its own copy
+    assert colorizer.upsample == DEFAULT_UPSAMPLE   # the CLI changed only its own copy
     res = tinct_cli("colorize", tmp_path / "in.png", "-o", tmp_path / "x.png", "--upsample", "nearest")
     assert res.rc == 2 and not (tmp_path / "x.png").exists()
     with pytest.raises(ValueError, match="upsample must be one of"):

@@ -21,8 +21,8 @@ def add_parser(sub):
                    help="beta in [0, 1]: decode with log p - beta log w (default: the model's)")
     p.add_argument("--input-size", "--size", dest="size", type=int, default=None,
                    help="the network's input size: photos are resized to about this squared (default: the model's)")
-    p.add_argument("--upsample", choices=("guided", "bilinear"), default="guided",
-                   help="how ab reaches full resolution: guided (edge-aware) or bilinear")
+    p.add_argument("--upsample", choices=("guided", "bilinear"), default="bilinear",
+                   help="how ab reaches full resolution: guided (edge-aware) or bilinear (the colorizer's default)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--json", type=Path, default=None, help="write all figures here")
     p.add_argument("--report", type=Path, default=None, help="write a PNG report here")
