@@ -21,6 +21,8 @@ def add_parser(sub):
                    help="beta in [0, 1]: decode with log p - beta log w (default: the model's)")
     p.add_argument("--input-size", "--size", dest="size", type=int, default=None,
                    help="the network's input size: photos are resized to about this squared (default: the model's)")
+    p.add_argument("--upsample", choices=("guided", "bilinear"), default="bilinear",
+                   help="how ab reaches full resolution: guided (edge-aware) or bilinear (the colorizer's default)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="network precision (auto: bf16 where measured faster and within ab 2 of fp32)")
@@ -39,7 +41,7 @@ def run(args) -> int:
         print(f"tinct evaluate: {args.src}: no such file or folder", file=sys.stderr)
         return 2
     try:
-        colorizer = Colorizer.load(args.model, args.device, precision=args.precision)
+        colorizer = Colorizer.load(args.model, args.device, precision=args.precision, upsample=args.upsample)
         opts = colorizer.options(args.decode, args.temperature, args.size, args.rebalance_correction)
     except (FileNotFoundError, ValueError) as e:
         print(f"tinct evaluate: {e}", file=sys.stderr)

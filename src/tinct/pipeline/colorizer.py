@@ -1,10 +1,10 @@
 """The one object behind the CLI, the server and the tests: load a model once, colorize many images.
 
 ``Colorizer.colorize`` runs the network on a resized copy of the photo's lightness (area about
-``size``^2, sides multiples of 32, aspect kept), decodes ab at 1/4 of that, upsamples ab bilinearly to the
-photo's full size and recombines it with the photo's own full-resolution L, in row bands so that memory
-does not grow with a float copy of the whole photo. The output has the input's size and lightness; alpha is
-kept; colour inputs are recoloured from their L.
+``size``^2, sides multiples of 32, aspect kept), decodes ab at 1/4 of that, upsamples ab to the photo's full size
+(guided by the photo's own lightness, or bilinearly: pipeline/upsample.py) and recombines it with the photo's
+full-resolution L, in row bands so that memory does not grow with a float copy of the whole photo. The output
+has the input's size and lightness; alpha is kept; colour inputs are recoloured from their L.
 
 Precision: ``fp32`` or ``bf16`` (torch autocast); ``precision="auto"`` measures which is faster on this machine
 and keeps bf16 only when its colour stays within ab 2 of fp32's (:mod:`.precision`, cached per machine and
@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from ..device import resolve_device
@@ -32,9 +31,11 @@ from . import checks
 from .fast_net import prepare_for_cpu
 from .hints import as_hints, render_hints
 from .precision import PRECISIONS, autocast
+from .upsample import METHODS as UPSAMPLE_METHODS, upsample_bands
 
 SHIPPED_MODEL = "default"
 BAND_PIXELS = 1 << 20  # full-resolution work is done ~1 MP at a time
+DEFAULT_UPSAMPLE = "bilinear"  # "guided" (edge-aware) is opt-in: it lost 0.02 dB PSNR on the wallpapers (BENCHMARKS.md)
 CPU_FAST_PATHS = True  # on CPU run a copy of the network with BatchNorm folded, channels_last (BENCHMARKS.md)
 
 
@@ -76,7 +77,11 @@ class Options:
 
 
 class Colorizer:
-    def __init__(self, loaded: LoadedModel, device: torch.device, max_pixels: int = DEFAULT_MAX_PIXELS):
+    def __init__(self, loaded: LoadedModel, device: torch.device, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 upsample: str = DEFAULT_UPSAMPLE):
+        if upsample not in UPSAMPLE_METHODS:
+            raise ValueError(f"upsample must be one of {UPSAMPLE_METHODS}, not {upsample!r}")
+        self.upsample = upsample
         self.model = loaded
         self.device = device
         self.net = loaded.net.to(device).eval()
@@ -92,7 +97,8 @@ class Colorizer:
 
     @classmethod
     def load(cls, model: str | Path | None = None, device: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS,
-             backend: str = "torch", compile: bool = False, precision: str = "fp32"):
+             backend: str = "torch", compile: bool = False, precision: str = "fp32",
+             upsample: str = DEFAULT_UPSAMPLE):
         """Load a model file (None = the shipped model). No network access.
 
         ``backend``: ``torch`` (default) or ``onnxruntime`` (CPU; needs ``pip install 'tinct[onnx]'``; ``model``
@@ -104,9 +110,9 @@ class Colorizer:
         cached; see :meth:`set_precision`)."""
         if backend == "onnxruntime":
             from .onnx_backend import load_onnx_model
-            col = cls(load_onnx_model(resolve_model_path(model)), torch.device("cpu"), max_pixels)
+            col = cls(load_onnx_model(resolve_model_path(model)), torch.device("cpu"), max_pixels, upsample)
         elif backend == "torch":
-            col = cls(load_model_file(resolve_model_path(model)), resolve_device(device), max_pixels)
+            col = cls(load_model_file(resolve_model_path(model)), resolve_device(device), max_pixels, upsample)
         else:
             raise ValueError(f"backend must be 'torch' or 'onnxruntime', not {backend!r}")
         col.set_precision(precision)
@@ -243,17 +249,11 @@ class Colorizer:
         ins = [self.net_inputs(rgb, hl, opts) for rgb, hl in zip(rgbs, hints)]
         return self.forward_ab([l for l, _ in ins], [h for _, h in ins], opts)
 
-    def recombine(self, rgb: np.ndarray, ab_small: torch.Tensor) -> np.ndarray:
-        """Full-resolution L of ``rgb`` + ab upsampled bilinearly from ``ab_small`` -> uint8 RGB, in row bands."""
+    def recombine(self, rgb: np.ndarray, ab_small: torch.Tensor, upsample: str | None = None) -> np.ndarray:
+        """Full-resolution L of ``rgb`` + ab upsampled from ``ab_small`` (``upsample``: 'guided' or 'bilinear',
+        default ``self.upsample``; pipeline/upsample.py) -> uint8 RGB, in row bands."""
         H, W = rgb.shape[:2]
         out = np.empty((H, W, 3), np.uint8)
-        band = max(1, BAND_PIXELS // max(W, 1))
-        gx = (torch.arange(W, dtype=torch.float32) + 0.5) * 2 / W - 1
-        with torch.inference_mode():
-            for y0 in range(0, H, band):
-                y1 = min(H, y0 + band)
-                gy = (torch.arange(y0, y1, dtype=torch.float32) + 0.5) * 2 / H - 1
-                grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], -1).unsqueeze(0)
-                ab = F.grid_sample(ab_small.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
-                out[y0:y1] = recombine_band(rgb[y0:y1], ab[0])  # = lab_to_rgb(L of rgb, ab), ~4x faster
+        for y0, y1, ab in upsample_bands(rgb, ab_small, upsample or self.upsample, BAND_PIXELS):
+            out[y0:y1] = recombine_band(rgb[y0:y1], ab)  # = lab_to_rgb(L of rgb, ab), ~4x faster
         return out
