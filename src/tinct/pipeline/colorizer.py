@@ -24,7 +24,8 @@ from ..model import MODEL_FILE, LoadedModel, load_model_file
 from ..model.config import InferenceConfig
 from .fast_lab import is_grey, lightness, recombine_band
 from .fast_net import prepare_for_cpu
-from .hints import as_hints, render_hints
+from .hints import as_hints, hint_discs, render_hints
+from .hint_propagation import apply_hints
 
 SHIPPED_MODEL = "default"
 BAND_PIXELS = 1 << 20  # full-resolution work is done ~1 MP at a time
@@ -186,7 +187,8 @@ class Colorizer:
             logits = self.net(l, h)
             ab = decode(logits, self.centres, opts.decode, opts.temperature, shift).cpu()
             for j, i in enumerate(idx):
-                out[i] = ab[j:j + 1]
+                out[i] = ab[j:j + 1] if hs[i] is None else apply_hints(
+                    ab[j:j + 1], ls[i], *hint_discs(hints[i], rgbs[i].shape[1::-1], ls[i].shape[-2:]))
         return out
 
     def recombine(self, rgb: np.ndarray, ab_small: torch.Tensor) -> np.ndarray:
