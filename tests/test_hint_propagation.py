@@ -75,3 +75,13 @@ def test_no_hints_is_the_automatic_output(colorizer):
     a = colorizer.colorize(img)
     b = colorizer.colorize(img, hints=[])
     assert np.array_equal(a, b)
+
+
+def test_one_hint_format_everywhere():
+    from tinct.pipeline.hints import Hint, as_hints
+    same = as_hints([(3, 4, "#ff8000", 2), (3, 4, (255, 128, 0), 2), {"x": 3, "y": 4, "color": "#FF8000", "radius": 2}])
+    assert same == [Hint(3.0, 4.0, (255, 128, 0), 2.0)] * 3
+    for bad in [(1, 2, "red"), (1, "a", (1, 2, 3)), {"x": 1, "y": 2}, (1, 2, (1, 2, 300)), (1, 2, (1, 2)),
+                {"x": 1, "y": 2, "color": "#000000", "size": 3}, (1, 2, "#000000", -1), (float("nan"), 2, "#000000")]:
+        with pytest.raises(ValueError):
+            as_hints([bad])

@@ -326,10 +326,11 @@ def test_bad_options_get_a_json_4xx(client, field, value):
     assert_still_serving(client)
 
 
-def test_hints_outside_the_image_are_ignored(follower_client):
+def test_a_hint_outside_the_image_is_refused(follower_client):
     data = encode(np.full((50, 50), 127, np.uint8))
-    out = png_of(post(follower_client, data, hints=[{"x": 500, "y": -20, "color": "#ff0000"}]))
-    assert np.abs(lab_of(np.asarray(out))[..., 1:]).max() < 5
+    r = post(follower_client, data, hints=[{"x": 500, "y": -20, "color": "#ff0000"}])
+    assert_json_error(r, {422})
+    assert "outside" in r.json()["error"]
 
 
 def test_requests_of_the_wrong_shape(client):

@@ -79,6 +79,7 @@ class Colorizer:
         self.centres = loaded.centres.to(device)
         self.log_w = loaded.weights.clamp(min=1e-12).log().to(device)
         self.max_pixels = max_pixels
+        self.propagate_hints = True  # spread hint colours edge-aware over the photo (hint_propagation.py)
         inf: InferenceConfig = loaded.inference
         self.defaults = Options(inf.decode, inf.temperature, inf.input_size, inf.rebalance_correction)
 
@@ -187,7 +188,7 @@ class Colorizer:
             logits = self.net(l, h)
             ab = decode(logits, self.centres, opts.decode, opts.temperature, shift).cpu()
             for j, i in enumerate(idx):
-                out[i] = ab[j:j + 1] if hs[i] is None else apply_hints(
+                out[i] = ab[j:j + 1] if hs[i] is None or not self.propagate_hints else apply_hints(
                     ab[j:j + 1], ls[i], *hint_discs(hints[i], rgbs[i].shape[1::-1], ls[i].shape[-2:]))
         return out
 

@@ -1,12 +1,14 @@
-"""User colour hints -> the model's hint channels.
+"""User colour hints -> the model's hint channels; one parser for the CLI, the web API and Python.
 
-A hint is ``(x, y, (r, g, b))`` or ``(x, y, (r, g, b), radius)``: a point in input-image pixels (x right,
-y down, origin top-left), an 8-bit sRGB colour (only its chroma is used: lightness always comes from the
-photo) and a radius in input pixels (default: about 1/100 of the image's longer side). Hints are painted as
-discs on the network's input grid as ``(a / 110, b / 110, mask)``.
+A hint is ``(x, y, colour[, radius])`` with colour ``"#rrggbb"`` or ``(r, g, b)``, or the web API's
+``{"x", "y", "color"[, "radius"]}``: a point in input-image pixels (x right, y down, origin top-left), an
+8-bit sRGB colour (only its chroma is used: lightness always comes from the photo) and a radius in input
+pixels (default: about 1/100 of the image's longer side). A point outside the image is a ValueError, never
+ignored. Hints are painted as discs on the network's input grid as ``(a / 110, b / 110, mask)``.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -44,20 +46,52 @@ def parse_hint_arg(text: str) -> Hint:
     return Hint(x, y, parse_color(parts[2]), radius)
 
 
+def parse_hint(h) -> Hint:
+    """One hint in any accepted form -> a validated Hint (ValueError with a one-line message otherwise):
+    a Hint; ``(x, y, colour[, radius])`` with colour ``"#rrggbb"`` or ``(r, g, b)``; or the web API's
+    ``{"x", "y", "color"[, "radius"]}``."""
+    if isinstance(h, Hint):
+        x, y, colour, radius = h.x, h.y, h.rgb, h.radius
+    elif isinstance(h, dict):
+        unknown = set(h) - {"x", "y", "color", "radius"}
+        if unknown:
+            raise ValueError(f"unknown key(s) {sorted(unknown)}")
+        if "x" not in h or "y" not in h or "color" not in h:
+            raise ValueError("needs x, y and color")
+        x, y, colour, radius = h["x"], h["y"], h["color"], h.get("radius")
+        if not isinstance(colour, str):
+            raise ValueError("color must be a string '#rrggbb'")
+    elif isinstance(h, (tuple, list)) and len(h) in (3, 4):
+        x, y, colour = h[:3]
+        radius = h[3] if len(h) == 4 else None
+    else:
+        raise ValueError(f"hint {str(h)[:40]} is not (x, y, '#rrggbb' or (r, g, b)[, radius]) or {{x, y, color}}")
+    x, y = _number(x, "x"), _number(y, "y")
+    if isinstance(colour, str):
+        rgb = parse_color(colour)
+    elif isinstance(colour, (tuple, list)) and len(colour) == 3 and all(
+            isinstance(c, (int, float)) and not isinstance(c, bool) and float(c).is_integer() for c in colour):
+        rgb = tuple(int(c) for c in colour)
+        if not all(0 <= c <= 255 for c in rgb):
+            raise ValueError(f"hint colour {rgb} is outside 0-255")
+    else:
+        raise ValueError(f"hint colour {str(colour)[:30]} is not '#rrggbb' or (r, g, b) integers 0-255")
+    if radius is not None:
+        radius = _number(radius, "radius")
+        if radius < 0:
+            raise ValueError(f"hint radius {radius:g} is negative")
+    return Hint(x, y, rgb, radius)
+
+
+def _number(v, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+        raise ValueError(f"hint {what} must be a finite number, not {str(v)[:20]}")
+    return float(v)
+
+
 def as_hints(hints) -> list[Hint]:
-    """Accept Hint objects or tuples ``(x, y, (r, g, b)[, radius])``; validate."""
-    out = []
-    for h in hints or []:
-        if not isinstance(h, Hint):
-            if len(h) not in (3, 4) or len(h[2]) != 3:
-                raise ValueError(f"hint {h!r} is not (x, y, (r, g, b)[, radius])")
-            h = Hint(float(h[0]), float(h[1]), tuple(int(c) for c in h[2]), float(h[3]) if len(h) == 4 else None)
-        if not all(0 <= c <= 255 for c in h.rgb):
-            raise ValueError(f"hint colour {h.rgb} is outside 0-255")
-        if h.radius is not None and h.radius < 0:
-            raise ValueError(f"hint radius {h.radius} is negative")
-        out.append(h)
-    return out
+    """Any sequence of accepted hint forms (see :func:`parse_hint`) -> validated Hints."""
+    return [parse_hint(h) for h in hints or []]
 
 
 def hint_discs(hints: list[Hint], image_size: tuple[int, int], grid: tuple[int, int]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from ..pipeline.hints import Hint, parse_color
+from ..pipeline.hints import Hint, parse_hint
 from .errors import ClientError
 
 MAX_HINTS = 512
@@ -37,24 +37,10 @@ def parse_hints(text: str | None) -> list[Hint]:
     for i, h in enumerate(data):
         if not isinstance(h, dict):
             raise ClientError(422, f"hint {i}: must be an object {{x, y, color[, radius]}}")
-        unknown = set(h) - {"x", "y", "color", "radius"}
-        if unknown:
-            raise ClientError(422, f"hint {i}: unknown key(s) {sorted(unknown)}")
-        if "x" not in h or "y" not in h or "color" not in h:
-            raise ClientError(422, f"hint {i}: needs x, y and color")
-        x, y = _number(h["x"], f"hint {i}: x"), _number(h["y"], f"hint {i}: y")
-        if not isinstance(h["color"], str):
-            raise ClientError(422, f"hint {i}: color must be a string '#rrggbb'")
         try:
-            rgb = parse_color(h["color"])
-        except ValueError:
-            raise ClientError(422, f"hint {i}: color {h['color'][:20]!r} is not '#rrggbb'") from None
-        radius = None
-        if h.get("radius") is not None:
-            radius = _number(h["radius"], f"hint {i}: radius")
-            if radius < 0:
-                raise ClientError(422, f"hint {i}: radius must be >= 0")
-        out.append(Hint(x, y, rgb, radius))
+            out.append(parse_hint(h))
+        except ValueError as e:
+            raise ClientError(422, f"hint {i}: {e}") from None
     return out
 
 
