@@ -92,7 +92,8 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     max_pixels = min(int(max_pixels), int(getattr(colorizer, "max_pixels", max_pixels)))
     gate = Gate(workers, queue_size)
 
-    app = FastAPI(title="tinct", version=__version__, description=API_DESCRIPTION)
+    app = FastAPI(title="tinct", version=__version__, description=API_DESCRIPTION,
+                  docs_url=None, redoc_url=None)  # Swagger UI/ReDoc load from a CDN: the schema is /openapi.json
     app.state.colorizer = colorizer
     app.state.gate = gate
     app.state.limits = {"max_upload_bytes": int(max_upload_bytes), "max_pixels": max_pixels,
