@@ -132,6 +132,12 @@ class Colorizer:
             return out
         return Image.fromarray(out, "RGBA" if alpha is not None else "RGB")
 
+    def suggest(self, image, x: float, y: float, hints=None, count: int = 6) -> list[dict]:
+        """The model's most likely distinct colours at pixel (x, y) of ``image`` given ``hints``
+        (:func:`~tinct.pipeline.suggest.suggest_colours`)."""
+        from .suggest import suggest_colours
+        return suggest_colours(self, self._read(image)[0], x, y, hints, count)
+
     def colorize_many(self, images, decode=None, temperature=None, size=None) -> list:
         """Colorize several images; same-shaped network inputs share one forward pass."""
         return [self.colorize(im, decode=decode, temperature=temperature, size=size) for im in images]

@@ -71,3 +71,15 @@ def parse_options(form, defaults) -> dict:
             raise ClientError(422, f"size must be in [32, {MAX_SIZE}]")
         out["size"] = sv
     return out
+
+
+def parse_point(form) -> tuple[float, float]:
+    """The ``x`` and ``y`` form fields of ``POST /api/suggest`` -> pixel coordinates (ClientError 422)."""
+    out = []
+    for key in ("x", "y"):
+        v = form.get(key)
+        try:
+            out.append(_number(float(v), key))
+        except (TypeError, ValueError):
+            raise ClientError(422, f"field {key!r} must be a number (pixels of the image)") from None
+    return out[0], out[1]
