@@ -7,9 +7,10 @@ second hint to stop it. Per hint k:
 - ``D_k``: the geodesic distance (grid pixels) from the hint's disc, where a step between 4-neighbours costs
   ``1 + EDGE_COST * max(|L_r - L_s| - TEXTURE_L, 0)`` on a lightly smoothed L, so crossing an edge in L of
   30 L units costs ~100 pixels while fine texture costs nothing extra;
-- ``W_k = exp(-(D_k / reach)^4)`` (flat near the hint, then a quick fall) with ``reach`` = the hint's radius scaled by ``REACH_PER_RADIUS``, at least
+- its cover ``W_k = exp(-(D_k / reach)^6)`` (flat near the hint, then a quick fall) with ``reach`` = the hint's radius scaled by ``REACH_PER_RADIUS``, at least
   ``SPREAD`` of the grid's longer side;
-Output ab = (1 - a) * network ab + sum_k W_k ab_k / max(1, sum_k W_k), with a = sum_k W_k / max(1, sum_k W_k),
+Output ab = (1 - a) * network ab + a * sum_k s_k ab_k with a = max_k W_k and shares s_k proportional to
+W_k exp(-(D_k - min_j D_j) / (NEAREST * side)) (the geodesically nearest hint wins, with a soft seam),
 and exactly each hint's ab on its disc. So the
 colour holds at the point, spreads over the region of even lightness it lies on, stops at its edges and fades
 back to the network's colour far away. No hints -> the caller keeps the network's ab unchanged.
@@ -20,10 +21,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-EDGE_COST = 4.0     # extra grid pixels of distance per L unit of step above TEXTURE_L
+EDGE_COST = 8.0     # extra grid pixels of distance per L unit of step above TEXTURE_L
 TEXTURE_L = 2.0     # steps in smoothed L below this (texture, noise) cost no extra
-SPREAD = 0.6        # minimum reach, as a share of the grid's longer side
+SPREAD = 0.4        # minimum reach, as a share of the grid's longer side
 REACH_PER_RADIUS = 8.0
+NEAREST = 0.03      # hints compete: one nearer by this share of the side (geodesically) weighs e times more
 
 
 def _step_costs(L: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -65,9 +67,12 @@ def apply_hints(ab_net: torch.Tensor, L: torch.Tensor, discs: torch.Tensor, abs_
         return base.unsqueeze(0)
     reach = torch.clamp(radii * REACH_PER_RADIUS, min=SPREAD * max(h, w))
     dist = geodesic_distance(L[0, 0], discs, float(3 * reach.max()))
-    wk = torch.exp(-(dist / reach.view(-1, 1, 1)) ** 4)                                # (k, h, w)
-    total = wk.sum(0).clamp(min=1.0)
-    out = base * (1 - wk.sum(0) / total) + torch.einsum("khw,kc->chw", wk, abs_) / total
+    cover = torch.exp(-(dist / reach.view(-1, 1, 1)) ** 6)                             # (k, h, w)
+    finite = torch.where(dist.isfinite(), dist, torch.full((), 1e9))
+    share = torch.exp(-(finite - finite.min(0).values) / (NEAREST * max(h, w))) * cover
+    share = share / share.sum(0).clamp(min=1e-12)                                      # the nearest hint wins
+    alpha = cover.max(0).values
+    out = base * (1 - alpha) + alpha * torch.einsum("khw,kc->chw", share, abs_)
     for k in range(len(discs)):  # later hints win where discs overlap, as when painting
         out[:, discs[k]] = abs_[k].view(2, 1)
     return out.unsqueeze(0)
