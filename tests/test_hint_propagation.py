@@ -59,13 +59,13 @@ def test_hint_holds_and_covers_the_object(colorizer, colour):
 
 
 def test_propagation_stops_at_an_edge_in_lightness():
-    L = torch.full((1, 1, 40, 40), 30.0)
+    L = torch.full((1, 1, 20, 40), 30.0)
     L[..., 20:] = 70.0  # a step edge between two flat halves
-    disc = torch.zeros(1, 40, 40, dtype=torch.bool)
-    disc[0, 20, 8] = True
+    disc = torch.zeros(1, 20, 40, dtype=torch.bool)
+    disc[0, 10, 8] = True
     want = torch.tensor([[50.0, -30.0]])
-    out = apply_hints(torch.zeros(1, 2, 10, 10), L, disc, want, torch.tensor([1.0]))[0]
-    assert torch.allclose(out[:, 20, 8], want[0])
+    out = apply_hints(torch.zeros(1, 2, 5, 10), L, disc, want, torch.tensor([4.0]))[0]
+    assert torch.allclose(out[:, 10, 8], want[0])
     left, right = out[:, :, :20], out[:, :, 20:]
     assert left[0].mean() > 30 and right.abs().max() < 5  # fills its own half, not the other
 
