@@ -67,6 +67,7 @@
     // e.g. TIFF: the browser cannot show it, but the server can read it; edit on the result instead
     state.noPreview = true;
     original.removeAttribute("src");
+    before.removeAttribute("src");
   });
 
   fileInput.addEventListener("change", () => { openFile(fileInput.files[0]); fileInput.value = ""; });
@@ -90,6 +91,7 @@
     if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
     state.resultUrl = blob ? URL.createObjectURL(blob) : null;
     result.classList.remove("stale");
+    before.style.visibility = blob ? "" : "hidden";
     if (state.resultUrl) {
       result.src = state.resultUrl;
       download.href = state.resultUrl;
