@@ -153,7 +153,9 @@ def hint_follower(max_pixels: int | None = None):
                                                                          temperature=1.0),
                          c, torch.full((q,), 1 / q), torch.ones(q))
     extra = {} if max_pixels is None else {"max_pixels": max_pixels}
-    return Colorizer(loaded, torch.device("cpu"), **extra)
+    col = Colorizer(loaded, torch.device("cpu"), **extra)
+    col.propagate_hints = False  # what is checked is what reaches the network
+    return col
 
 
 def multipart(fields: dict, boundary: str = "tinctboundary") -> tuple[bytes, str]:

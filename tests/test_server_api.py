@@ -326,10 +326,11 @@ def test_bad_options_get_a_json_4xx(client, field, value):
     assert_still_serving(client)
 
 
-def test_hints_outside_the_image_are_ignored(follower_client):
+def test_a_hint_outside_the_image_is_refused(follower_client):
     data = encode(np.full((50, 50), 127, np.uint8))
-    out = png_of(post(follower_client, data, hints=[{"x": 500, "y": -20, "color": "#ff0000"}]))
-    assert np.abs(lab_of(np.asarray(out))[..., 1:]).max() < 5
+    r = post(follower_client, data, hints=[{"x": 500, "y": -20, "color": "#ff0000"}])
+    assert_json_error(r, {422})
+    assert "outside" in r.json()["error"]
 
 
 def test_requests_of_the_wrong_shape(client):
@@ -487,3 +488,29 @@ def test_requests_abandoned_while_queued_are_skipped(tmp_path):
         blocking.release.set()
         server.should_exit = True
         thread.join(10)
+
+
+def test_suggest_returns_distinct_colours_that_apply(client):
+    """POST /api/suggest: distinct modes, most likely first, probabilities summing to at most 1; a point
+    outside the image and a missing point are 422."""
+    data = encode(np.asarray(Image.open(io.BytesIO(GOOD)).convert("L")))
+    r = client.post("/api/suggest", files={"image": ("a.png", data)}, data={"x": "40", "y": "30"})
+    assert r.status_code == 200, r.text
+    found = r.json()["suggestions"]
+    assert 2 <= len(found) <= 6
+    probs = [s["probability"] for s in found]
+    assert probs == sorted(probs, reverse=True) and 0.5 < sum(probs) <= 1.0001
+    abs_ = np.array([s["ab"] for s in found])
+    gaps = np.linalg.norm(abs_[:, None] - abs_[None], axis=-1) + np.eye(len(found)) * 1e9
+    assert gaps.min() >= 18  # merged when close
+    for s in found:
+        assert len(s["color"]) == 7 and s["color"].startswith("#")
+    # a hint at the point moves the suggestions toward it
+    red = {"x": 40, "y": 30, "color": "#ff0000", "radius": 6}
+    r2 = client.post("/api/suggest", files={"image": ("a.png", data)},
+                     data={"x": "40", "y": "30", "hints": json.dumps([red])})
+    top = np.array(r2.json()["suggestions"][0]["ab"])
+    assert top[0] > 20, top  # reddish (a > 0)
+    assert_json_error(client.post("/api/suggest", files={"image": ("a.png", data)}, data={"x": "4000", "y": "3"}),
+                      {422})
+    assert_json_error(client.post("/api/suggest", files={"image": ("a.png", data)}, data={"y": "3"}), {422})

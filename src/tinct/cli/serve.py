@@ -1,7 +1,10 @@
 """``tinct serve``: the web page and HTTP API (FastAPI + uvicorn) around one loaded model."""
 from __future__ import annotations
 
+import argparse
+import errno
 import ipaddress
+import socket
 import sys
 
 
@@ -13,7 +16,7 @@ def add_parser(sub):
                                    "result, and an API at /api/colorize and /api/health.")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 exposes it to the network)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=_port, default=8000, help="port, 1-65535 (default 8000)")
     p.add_argument("--model", default=None, help="model file or run folder (default: the shipped model)")
     p.add_argument("--device", default="auto", choices=DEVICES, help="where to run the network (default auto)")
     p.add_argument("--backend", default="torch", choices=BACKENDS,
@@ -61,12 +64,18 @@ def run(args) -> int:
         print("tinct serve: --max-upload-mb, --max-pixels and the timeouts must be > 0, --queue >= 0, --workers >= 1, "
               "--max-connections >= 2", file=sys.stderr)
         return 2
+    sock = bind_socket(args.host, args.port)
+    if isinstance(sock, str):
+        print(f"tinct serve: {sock}", file=sys.stderr)
+        return 2
+    print(f"tinct serve: loading model {args.model or 'default'}…", file=sys.stderr, flush=True)
     try:
         extra = {"backend": args.backend} if args.backend != "torch" else {}
         colorizer = Colorizer.load(args.model, args.device, max_pixels=args.max_pixels, precision=args.precision,
                                    **extra)
     except (FileNotFoundError, ValueError, OSError, ImportError) as e:
         print(f"tinct serve: cannot load model: {e}", file=sys.stderr)
+        sock.close()
         return 2
     app = create_app(colorizer, max_upload_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels,
                      queue_size=args.queue, workers=args.workers, model_name=args.model or "default",
@@ -77,12 +86,49 @@ def run(args) -> int:
               f"it has no authentication. It answers to the Host names "
               f"{sorted(served_names(args.host, args.allow_host))} (--allow-host NAME adds one)", file=sys.stderr)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"tinct serve: http://{host}:{args.port}/  (model {args.model or 'default'}, device {colorizer.device}, precision {colorizer.precision})",
-          file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_keep_alive=5,
-                server_header=False, http=with_header_timeout(args.header_timeout),
-                limit_concurrency=args.max_connections)
+    print(f"tinct serve: ready at http://{host}:{args.port}/  (model {args.model or 'default'}, device "
+          f"{colorizer.device}, precision {colorizer.precision}; Ctrl+C stops)", file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, timeout_keep_alive=5,
+                            server_header=False, http=with_header_timeout(args.header_timeout),
+                            limit_concurrency=args.max_connections)
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def _port(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"{v} is not a port: give 1-65535 (e.g. --port 8000)")
+    return v
+
+
+def bind_socket(host: str, port: int):
+    """Bind and listen on (host, port) before the model loads -> the socket, or a one-line error with what
+    to do instead."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        return f"--host {host!r} is not an address of this machine: try --host 127.0.0.1 (or 0.0.0.0 for all)"
+    family, kind, proto, _, addr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+        sock.listen(128)
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            return f"port {port} is in use: try --port {port + 1 if port < 65535 else 8000}"
+        if e.errno == errno.EACCES:
+            return f"no permission to use port {port} (ports below 1024 need root): try --port 8000"
+        if e.errno == errno.EADDRNOTAVAIL:
+            return f"--host {host} is not an address of this machine: try --host 127.0.0.1"
+        return f"cannot listen on {host}:{port}: {e.strerror or e}"
+    sock.set_inheritable(True)
+    return sock
 
 
 def _is_loopback(host: str) -> bool:

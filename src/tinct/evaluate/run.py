@@ -52,6 +52,16 @@ def ground_truth_hints(rgb: np.ndarray, n: int, rng: np.random.Generator) -> lis
     return hints
 
 
+def hint_ab_errors(out: np.ndarray, hints: list[Hint]) -> list[float]:
+    """CIELAB ab distance between each hint's colour and the output uint8 RGB at the hint's pixel."""
+    errs = []
+    for h in hints:
+        px = rgb_from_u8(out[None, int(h.y):int(h.y) + 1, int(h.x):int(h.x) + 1])
+        want = torch.tensor(h.rgb, dtype=torch.float32).view(1, 3, 1, 1) / 255
+        errs.append(float((rgb_to_lab(px)[0, 1:, 0, 0] - rgb_to_lab(want)[0, 1:, 0, 0]).norm()))
+    return errs
+
+
 def evaluate(colorizer: Colorizer, src: Path, opts: Options | None = None, hints: int = 0, split: str | None = None,
              limit: int | None = None, keep_examples: int = 6, seed: int = 0) -> dict:
     """Returns ``{"model": metrics, "grey": metrics, ["hinted": metrics], "examples": [...]}``."""
@@ -61,6 +71,7 @@ def evaluate(colorizer: Colorizer, src: Path, opts: Options | None = None, hints
         accs["hinted"] = MetricAccumulator()
     rng = np.random.default_rng(seed)
     examples = []
+    hint_errors: list[float] = []
     for name, rgb in iter_images(src, split, limit):
         truth = rgb_from_u8(np.asarray(rgb)[None])
         lab = rgb_to_lab(truth)
@@ -68,6 +79,7 @@ def evaluate(colorizer: Colorizer, src: Path, opts: Options | None = None, hints
         if hints:
             hl = ground_truth_hints(rgb, hints, rng)
             outs["hinted"] = colorizer.recombine(rgb, colorizer.predict_ab([rgb], [hl], opts)[0])
+            hint_errors += hint_ab_errors(outs["hinted"], hl)
         grey = grey_rgb(lab[:, :1])
         outs["grey"] = (grey[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
         for key, out in outs.items():
@@ -76,6 +88,8 @@ def evaluate(colorizer: Colorizer, src: Path, opts: Options | None = None, hints
         if len(examples) < keep_examples:
             examples.append({"name": name, "truth": rgb, **outs})
     result = {k: a.result() for k, a in accs.items()}
+    if hints and hint_errors:
+        result["hinted"]["hint_ab_error_median"] = float(np.median(hint_errors))
     result["examples"] = examples
     result["options"] = {"decode": opts.decode, "temperature": opts.temperature, "size": opts.size,
                          "rebalance_correction": opts.rebalance_correction, "hints": hints}
@@ -96,5 +110,6 @@ def summary(result: dict) -> str:
     if "hinted" in result:
         h = result["hinted"]
         lines.append(f"hints ({result['options']['hints']}/image) - automatic: PSNR {h['psnr'] - m['psnr']:+.2f} dB, "
-                     f"AuC {h['auc'] - m['auc']:+.2f} points")
+                     f"AuC {h['auc'] - m['auc']:+.2f} points, median ab error at the hint pixels "
+                     f"{h.get('hint_ab_error_median', float('nan')):.2f}")
     return "\n".join(lines)

@@ -29,7 +29,8 @@ from ..model.config import InferenceConfig
 from .fast_lab import is_grey, lightness, recombine_band
 from . import checks
 from .fast_net import prepare_for_cpu
-from .hints import as_hints, render_hints
+from .hint_propagation import apply_hints
+from .hints import as_hints, hint_discs, render_hints
 from .precision import PRECISIONS, autocast
 from .upsample import METHODS as UPSAMPLE_METHODS, upsample_bands
 
@@ -92,6 +93,7 @@ class Colorizer:
         self.max_pixels = max_pixels
         self.precision = "fp32"
         self.precision_record: dict = {"choice": "fp32"}
+        self.propagate_hints = True  # spread hint colours edge-aware over the photo (hint_propagation.py)
         inf: InferenceConfig = loaded.inference
         self.defaults = Options(inf.decode, inf.temperature, inf.input_size, inf.rebalance_correction)
 
@@ -180,6 +182,12 @@ class Colorizer:
             out = np.dstack([out, alpha])
         return out if as_array else Image.fromarray(out, "RGBA" if alpha is not None else "RGB")
 
+    def suggest(self, image, x: float, y: float, hints=None, count: int = 6) -> list[dict]:
+        """The model's most likely distinct colours at pixel (x, y) of ``image`` given ``hints``
+        (:func:`~tinct.pipeline.suggest.suggest_colours`)."""
+        from .suggest import suggest_colours
+        return suggest_colours(self, self._read(image)[0], x, y, hints, count)
+
     def _read(self, image) -> tuple[np.ndarray, np.ndarray | None]:
         """-> (uint8 RGB (H, W, 3), uint8 alpha (H, W) or None)."""
         if isinstance(image, (str, Path)):
@@ -212,10 +220,14 @@ class Colorizer:
         small = np.asarray(src.resize((w, h), Image.BILINEAR, reducing_gap=2.0))
         return lightness(small).view(1, 1, h, w)
 
-    def net_inputs(self, rgb: np.ndarray, hint_list, opts: Options) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """-> (L ``(1, 1, h, w)``, rendered hints ``(1, 3, h, w)`` or None) at the network grid."""
+    def net_inputs(self, rgb: np.ndarray, hint_list, opts: Options) -> tuple[torch.Tensor, tuple | None]:
+        """-> (L ``(1, 1, h, w)``, None or (rendered hints ``(1, 3, h, w)``, their discs for propagation)) at the
+        network grid (:func:`~.hints.render_hints`, :func:`~.hints.hint_discs`)."""
         l = self.network_input(rgb, opts.size)
-        return l, (render_hints(hint_list, (rgb.shape[1], rgb.shape[0]), l.shape[-2:]) if hint_list else None)
+        if not hint_list:
+            return l, None
+        size = (rgb.shape[1], rgb.shape[0])
+        return l, (render_hints(hint_list, size, l.shape[-2:]), hint_discs(hint_list, size, l.shape[-2:]))
 
     @torch.inference_mode()
     def forward_logits(self, l: torch.Tensor, h: torch.Tensor | None, precision: str | None = None) -> torch.Tensor:
@@ -230,18 +242,20 @@ class Colorizer:
         return decode(logits, self.centres, opts.decode, opts.temperature, shift).cpu()
 
     def forward_ab(self, ls: list[torch.Tensor], hs: list, opts: Options) -> list[torch.Tensor]:
-        """Low-resolution ab ``(1, 2, h/4, w/4)`` for each network input (same-shaped ones in one forward)."""
+        """Low-resolution ab ``(1, 2, h/4, w/4)`` for each network input (same-shaped ones in one forward); ``hs``
+        as :meth:`net_inputs` returns them; hint colours then spread edge-aware (``propagate_hints``)."""
         out: list = [None] * len(ls)
         groups: dict = {}
         for i, l in enumerate(ls):
             groups.setdefault(tuple(l.shape[-2:]), []).append(i)
         for idx in groups.values():
             l = torch.cat([ls[i] for i in idx])
-            h = torch.cat([hs[i] if hs[i] is not None else torch.zeros(1, 3, *l.shape[-2:]) for i in idx]
+            h = torch.cat([hs[i][0] if hs[i] is not None else torch.zeros(1, 3, *l.shape[-2:]) for i in idx]
                           ) if any(hs[i] is not None for i in idx) else None
             ab = self.decode_logits(self.forward_logits(l, h), opts)
             for j, i in enumerate(idx):
-                out[i] = ab[j:j + 1]
+                out[i] = ab[j:j + 1] if hs[i] is None or not self.propagate_hints else apply_hints(
+                    ab[j:j + 1], ls[i], *hs[i][1])
         return out
 
     def predict_ab(self, rgbs: list[np.ndarray], hints: list, opts: Options) -> list[torch.Tensor]:

@@ -23,7 +23,7 @@ from importlib import resources
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -33,7 +33,7 @@ from ..data.images import ImageError, NotAnImage, open_image, open_raster
 from ..pipeline.hints import Hint
 from .admission import DEFAULT_BODY_TIMEOUT, BodyLimitMiddleware, Gate, check_multipart_complete, client_gone
 from .errors import ClientError, error_response
-from .forms import MAX_HINTS, MAX_SIZE, parse_hints, parse_options
+from .forms import MAX_HINTS, MAX_SIZE, parse_hints, parse_options, parse_point
 from .origin import LOOPBACK_NAMES, HostOriginGuard
 from .limits import DEFAULT_MAX_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_QUEUE, DEFAULT_WORKERS
 
@@ -99,7 +99,8 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     max_pixels = min(int(max_pixels), int(getattr(colorizer, "max_pixels", max_pixels)))
     gate = Gate(workers, queue_size)
 
-    app = FastAPI(title="tinct", version=__version__, description=API_DESCRIPTION)
+    app = FastAPI(title="tinct", version=__version__, description=API_DESCRIPTION,
+                  docs_url=None, redoc_url=None)  # Swagger UI/ReDoc load from a CDN: the schema is /openapi.json
     app.state.colorizer = colorizer
     app.state.gate = gate
     app.state.limits = {"max_upload_bytes": int(max_upload_bytes), "max_pixels": max_pixels,
@@ -127,8 +128,8 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     async def _validation_error(request, exc: RequestValidationError):
         return error_response(422, "; ".join(str(e.get("msg", e)) for e in exc.errors())[:500] or "invalid request")
 
-    def work(data: bytes, hints: list[Hint], opts: dict) -> bytes:
-        """Runs in a worker thread: decode, colorize, encode PNG."""
+    def decode_upload(data: bytes) -> Image.Image:
+        """Runs in a worker thread: check the size before decoding, then decode (ClientError otherwise)."""
         try:
             with open_raster(io.BytesIO(data)) as probe:
                 w, h = probe.size
@@ -142,9 +143,13 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
             raise ClientError(413, f"image is {w}x{h} = {w * h / 1e6:.1f} MP, over the limit of "
                                    f"{max_pixels / 1e6:.1f} MP (tinct serve --max-pixels)")
         try:
-            img = open_image(io.BytesIO(data), max_pixels)
+            return open_image(io.BytesIO(data), max_pixels)
         except ImageError as e:
             raise ClientError(400, str(e)) from None
+
+    def work(data: bytes, hints: list[Hint], opts: dict) -> bytes:
+        """Runs in a worker thread: decode, colorize, encode PNG."""
+        img = decode_upload(data)
         try:
             out = colorizer.colorize(img, hints=hints or None, **opts)
         except (ValueError, TypeError) as e:  # options or hints the colorizer refuses
@@ -158,6 +163,23 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     @app.post("/api/colorize", summary="Colorize one photo (optionally with colour hints) -> PNG",
               openapi_extra=COLORIZE_OPENAPI, response_class=Response)
     async def colorize(request: Request):
+        return await admitted(request, "colorize")
+
+    def suggest_work(data: bytes, hints: list[Hint], opts: dict, point: tuple[float, float]) -> list[dict]:
+        img = decode_upload(data)
+        try:
+            return colorizer.suggest(img, point[0], point[1], hints=hints)
+        except ValueError as e:
+            raise ClientError(422, str(e).splitlines()[0]) from None
+
+    @app.post("/api/suggest", summary="The model's most likely distinct colours at a point -> JSON")
+    async def suggest(request: Request):
+        """multipart form: ``image``, ``x``, ``y`` (pixels of the image), optional ``hints`` (as for
+        /api/colorize) -> ``{"suggestions": [{"color": "#rrggbb", "probability": p, ...}, ...]}``."""
+        return await admitted(request, "suggest")
+
+    async def admitted(request: Request, kind: str):
+        """Admission, form parsing and the worker call shared by /api/colorize and /api/suggest."""
         ctype = request.headers.get("content-type", "")
         if not ctype.lower().startswith("multipart/form-data"):
             raise ClientError(415, "send multipart/form-data with the photo in a field named 'image'")
@@ -182,6 +204,7 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
                 raise ClientError(422, "field 'hints' must be text (JSON), not a file")
             hints = parse_hints(hints_field)
             opts = parse_options(form, colorizer.defaults)
+            point = parse_point(form) if kind == "suggest" else None
             data = await upload.read()
         finally:
             await form.close()
@@ -194,6 +217,9 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         if not gate.try_admit():
             return busy()
         try:
+            if kind == "suggest":
+                found = await gate.run(suggest_work, data, hints, opts, point, request=request)
+                return JSONResponse({"suggestions": found}, headers={"Cache-Control": "no-store"})
             png = await gate.run(work, data, hints, opts, request=request)
         finally:
             gate.release()

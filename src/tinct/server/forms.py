@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..pipeline import checks
-from ..pipeline.hints import Hint, parse_color
+from ..pipeline.hints import Hint, as_hints
 from .errors import ClientError
 
 MAX_HINTS = 512
@@ -28,22 +28,10 @@ def parse_hints(text: str | None) -> list[Hint]:
     for i, h in enumerate(data):
         if not isinstance(h, dict):
             raise ClientError(422, f"hint {i}: must be an object {{x, y, color[, radius]}}")
-        unknown = set(h) - {"x", "y", "color", "radius"}
-        if unknown:
-            raise ClientError(422, f"hint {i}: unknown key(s) {sorted(unknown)}")
-        if "x" not in h or "y" not in h or "color" not in h:
-            raise ClientError(422, f"hint {i}: needs x, y and color")
         try:
-            x, y, radius = checks.hint_numbers(h["x"], h["y"], h.get("radius"), f"hint {i}:")
+            out.append(as_hints([h])[0])
         except ValueError as e:
-            raise ClientError(422, str(e)) from None
-        if not isinstance(h["color"], str):
-            raise ClientError(422, f"hint {i}: color must be a string '#rrggbb'")
-        try:
-            rgb = parse_color(h["color"])
-        except ValueError:
-            raise ClientError(422, f"hint {i}: color {h['color'][:20]!r} is not '#rrggbb'") from None
-        out.append(Hint(x, y, rgb, radius))
+            raise ClientError(422, f"hint {i}: {e}") from None
     return out
 
 
@@ -77,3 +65,15 @@ def _checked(check, *args):
         return check(*args)
     except ValueError as e:
         raise ClientError(422, str(e)) from None
+
+
+def parse_point(form) -> tuple[float, float]:
+    """The ``x`` and ``y`` form fields of ``POST /api/suggest`` -> pixel coordinates (ClientError 422)."""
+    out = []
+    for key in ("x", "y"):
+        v = form.get(key)
+        try:
+            out.append(checks.number(float(v), key, -checks.MAX_COORD, checks.MAX_COORD))
+        except (TypeError, ValueError):
+            raise ClientError(422, f"field {key!r} must be a number (pixels of the image)") from None
+    return out[0], out[1]

@@ -18,7 +18,22 @@
     file: null, name: "photo", W: 0, H: 0, noPreview: false,
     hints: [], selected: -1,
     resultUrl: null, seq: 0, controller: null, results: 0,
+    past: [], future: [],                      // undo/redo: snapshots of the hints
   };
+  const before = $("before"), compare = $("compare"), suggestBox = $("suggest-box"), suggestions = $("suggestions");
+
+  // ---------------------------------------------------------------- undo / redo
+  const snapshot = () => JSON.stringify(state.hints);
+  function record() { state.past.push(snapshot()); state.future = []; if (state.past.length > 200) state.past.shift(); }
+  function restore(from, to) {
+    if (!from.length) return;
+    to.push(snapshot());
+    state.hints = JSON.parse(from.pop());
+    if (state.selected >= state.hints.length) state.selected = state.hints.length - 1;
+    changed();
+  }
+  const undo = () => restore(state.past, state.future);
+  const redo = () => restore(state.future, state.past);
 
   // ---------------------------------------------------------------- status
   function setStatus(text, isError = false) {
@@ -33,10 +48,12 @@
     state.file = file;
     state.name = (file.name || "photo").replace(/\.[^.]*$/, "") || "photo";
     state.hints = []; state.selected = -1; state.noPreview = false; state.W = state.H = 0;
+    state.past = []; state.future = []; suggestBox.hidden = true;
     if (original.src) URL.revokeObjectURL(original.src);
     setResult(null);
     drop.hidden = true; workspace.hidden = false;
     original.src = URL.createObjectURL(file);
+    before.src = original.src;
     renderHints();
     colorize();
   }
@@ -50,6 +67,7 @@
     // e.g. TIFF: the browser cannot show it, but the server can read it; edit on the result instead
     state.noPreview = true;
     original.removeAttribute("src");
+    before.removeAttribute("src");
   });
 
   fileInput.addEventListener("change", () => { openFile(fileInput.files[0]); fileInput.value = ""; });
@@ -72,6 +90,8 @@
   function setResult(blob, seconds) {
     if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
     state.resultUrl = blob ? URL.createObjectURL(blob) : null;
+    result.classList.remove("stale");
+    before.style.visibility = blob ? "" : "hidden";
     if (state.resultUrl) {
       result.src = state.resultUrl;
       download.href = state.resultUrl;
@@ -89,8 +109,7 @@
   }
 
   function hintPayload() {
-    const r = hintRadius();
-    return state.hints.map((h) => ({ x: round2(h.x), y: round2(h.y), color: h.color, radius: round2(r) }));
+    return state.hints.map((h) => ({ x: round2(h.x), y: round2(h.y), color: h.color, radius: round2(h.radius || hintRadius()) }));
   }
   const round2 = (v) => Math.round(v * 100) / 100;
 
@@ -139,15 +158,34 @@
       }
     } catch (err) {
       if (err.name === "AbortError" || seq !== state.seq) return;
+      if (err instanceof TypeError) {   // fetch itself failed: the server is not answering
+        setAppStatus("offline");
+        markStale(true);
+        setStatus("The tinct server is not answering (stopped?). The result shown is out of date; start " +
+                  "`tinct serve` again, then press Colorize.", true);
+        return;
+      }
       setAppStatus("error");
+      markStale(false);
       setStatus(`Could not colorize: ${err.message}`, true);
     }
+  }
+  function markStale(noDownload) {
+    if (!state.resultUrl) return;
+    result.classList.add("stale");
+    if (noDownload) { download.classList.add("disabled"); download.setAttribute("aria-disabled", "true"); }
   }
 
   let timer = 0;
   function changed() {
     renderHints();
-    if (autoBox.checked) { clearTimeout(timer); timer = setTimeout(colorize, 120); }
+    $("undo").disabled = !state.past.length; $("redo").disabled = !state.future.length;
+    if (autoBox.checked) { clearTimeout(timer); timer = setTimeout(colorize, 120); return; }
+    if (state.file) {
+      state.seq++; if (state.controller) state.controller.abort();
+      setAppStatus("stale"); markStale(false);
+      setStatus("Out of date: the hints changed. Press Colorize to update the result.");
+    }
   }
 
   // ---------------------------------------------------------------- hints
@@ -163,10 +201,11 @@
 
   function select(i) {
     state.selected = i;
-    if (i >= 0) picker.value = state.hints[i].color;
+    if (i < 0) suggestBox.hidden = true;
     renderHints();
   }
   function removeHint(i) {
+    record();
     state.hints.splice(i, 1);
     if (state.selected === i) state.selected = -1;
     else if (state.selected > i) state.selected--;
@@ -175,24 +214,61 @@
 
   original.addEventListener("click", (e) => {
     if (!state.W) return;
-    const p = toImage(e);
-    state.hints.push({ x: p.x, y: p.y, color: picker.value });
+    addHint(toImage(e));
+  });
+  function addHint(p) {
+    record();
+    state.hints.push({ x: p.x, y: p.y, color: picker.value, radius: hintRadius() });
     state.selected = state.hints.length - 1;
     changed();
-  });
+    suggest(state.selected);
+  }
+
+  // suggested colours at a hint: the model's likely colours there (POST /api/suggest)
+  let suggestSeq = 0;
+  async function suggest(i) {
+    const h = state.hints[i];
+    if (!h || !state.file) return;
+    const mine = ++suggestSeq;
+    const form = new FormData();
+    form.append("image", state.file, state.file.name || "photo");
+    form.append("x", String(round2(h.x))); form.append("y", String(round2(h.y)));
+    const others = hintPayload().filter((_, k) => k !== i);
+    if (others.length) form.append("hints", JSON.stringify(others));
+    try {
+      const resp = await fetch("/api/suggest", { method: "POST", body: form });
+      if (!resp.ok || mine !== suggestSeq) return;
+      const found = (await resp.json()).suggestions || [];
+      suggestions.textContent = "";
+      found.forEach((sg) => {
+        const b = document.createElement("button");
+        b.type = "button"; b.style.background = sg.color; b.dataset.color = sg.color;
+        b.title = `${sg.color} · ${Math.round(sg.probability * 100)}%`;
+        b.setAttribute("aria-label", `Use suggested ${sg.color} (${Math.round(sg.probability * 100)}%)`);
+        b.textContent = `${Math.round(sg.probability * 100)}%`;
+        b.addEventListener("click", () => {
+          const k = state.hints.indexOf(h);
+          picker.value = sg.color;
+          if (k < 0) return;
+          record(); h.color = sg.color; state.selected = k; changed();
+        });
+        suggestions.appendChild(b);
+      });
+      suggestBox.hidden = !found.length;
+    } catch (_) { /* suggestions are optional; colorize reports a server that is down */ }
+  }
 
   function renderHints() {
     // markers on the photo (percentages: they follow the image whatever its displayed size)
     markers.textContent = "";
     const shown = original.getBoundingClientRect().width || 1;
     const scale = state.W ? shown / state.W : 1;
-    const d = Math.max(12, 2 * hintRadius() * scale);
     state.hints.forEach((h, i) => {
       const m = document.createElement("div");
       m.className = "marker" + (i === state.selected ? " selected" : "");
       m.style.left = `${(h.x / state.W) * 100}%`;
       m.style.top = `${(h.y / state.H) * 100}%`;
-      m.style.width = m.style.height = `${d}px`;
+      m.style.width = m.style.height = `${Math.max(12, 2 * (h.radius || hintRadius()) * scale)}px`;
       m.style.background = h.color;
       m.dataset.index = String(i);
       m.title = `${h.color} at (${Math.round(h.x)}, ${Math.round(h.y)}) — drag to move, right-click to delete`;
@@ -206,11 +282,12 @@
       li.dataset.index = String(i);
       const c = document.createElement("input");
       c.type = "color"; c.value = h.color; c.title = "Change this hint's colour";
-      c.addEventListener("input", () => { h.color = c.value; if (state.selected === i) picker.value = c.value; renderMarkersOnly(); });
+      c.addEventListener("input", () => { h.color = c.value; renderMarkersOnly(); });
+      c.addEventListener("focus", () => record(), { once: true });
       c.addEventListener("change", () => { h.color = c.value; changed(); });
       const where = document.createElement("span");
       where.className = "where";
-      where.textContent = `${h.color}  (${Math.round(h.x)}, ${Math.round(h.y)})`;
+      where.textContent = `${h.color}  (${Math.round(h.x)}, ${Math.round(h.y)}) r ${Math.round(h.radius || hintRadius())}`;
       where.addEventListener("click", () => select(i));
       const del = document.createElement("button");
       del.type = "button"; del.className = "del"; del.textContent = "×";
@@ -220,14 +297,14 @@
       list.appendChild(li);
     });
     countPill.textContent = String(state.hints.length);
+    $("recolour").disabled = $("resize").disabled = state.selected < 0;
     noHints.hidden = state.hints.length > 0;
   }
   function renderMarkersOnly() {
     [...markers.children].forEach((m) => { m.style.background = state.hints[Number(m.dataset.index)].color; });
   }
   window.addEventListener("resize", renderHints);
-  sizeInput.addEventListener("input", renderHints);
-  sizeInput.addEventListener("change", () => { if (state.hints.length) changed(); });
+
 
   // dragging, selecting and deleting markers
   let drag = null;
@@ -236,7 +313,7 @@
     if (!m || e.button !== 0) return;
     e.preventDefault();
     m.setPointerCapture(e.pointerId);
-    drag = { i: Number(m.dataset.index), el: m, moved: false, x0: e.clientX, y0: e.clientY };
+    drag = { i: Number(m.dataset.index), el: m, moved: false, x0: e.clientX, y0: e.clientY, before: snapshot() };
     m.classList.add("dragging");
   });
   markers.addEventListener("pointermove", (e) => {
@@ -252,7 +329,8 @@
     if (!drag) return;
     const d = drag; drag = null;
     d.el.classList.remove("dragging");
-    if (d.moved) { state.selected = d.i; changed(); } else select(d.i);
+    if (d.moved) { state.past.push(d.before); state.future = []; state.selected = d.i; changed(); suggest(d.i); }
+    else { select(d.i); suggest(d.i); }
   }
   markers.addEventListener("pointerup", endDrag);
   markers.addEventListener("pointercancel", endDrag);
@@ -262,31 +340,68 @@
     e.preventDefault();
     removeHint(Number(m.dataset.index));
   });
+  const typing = () => ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement && document.activeElement.tagName)
+    && !["range", "checkbox", "button"].includes(document.activeElement.type);
   window.addEventListener("keydown", (e) => {
+    const mod = e.ctrlKey || e.metaKey;
+    if (mod && !typing() && e.key.toLowerCase() === "z") { e.preventDefault(); (e.shiftKey ? redo : undo)(); return; }
+    if (mod && !typing() && e.key.toLowerCase() === "y") { e.preventDefault(); redo(); return; }
     if (e.key === "Escape" && state.selected >= 0) { select(-1); return; }
-    if (state.selected < 0 || !["Delete", "Backspace"].includes(e.key)) return;
-    if (["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement && document.activeElement.tagName)) return;
+    if (state.selected < 0 || !["Delete", "Backspace"].includes(e.key) || typing()) return;
     e.preventDefault();
     removeHint(state.selected);
   });
-
-  // the picker: recolours the selected hint, and is the colour of new ones
-  picker.addEventListener("input", () => {
-    if (state.selected >= 0) { state.hints[state.selected].color = picker.value; renderMarkersOnly(); }
+  // keyboard on the photo: Enter/Space adds a hint (at the centre, or beside the selected one), arrows move it
+  stage.addEventListener("keydown", (e) => {
+    if (!state.W) return;
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      const s = state.hints[state.selected];
+      addHint(s ? { x: clamp(s.x + state.W / 20, 0, state.W - 0.01), y: s.y } : { x: state.W / 2, y: state.H / 2 });
+      return;
+    }
+    const dir = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[e.key];
+    if (!dir || state.selected < 0) return;
+    e.preventDefault();
+    const h = state.hints[state.selected], step = Math.max(state.W, state.H) / (e.shiftKey ? 20 : 100);
+    if (!e.repeat) record();
+    h.x = clamp(h.x + dir[0] * step, 0, state.W - 0.01); h.y = clamp(h.y + dir[1] * step, 0, state.H - 0.01);
+    changed();
   });
-  picker.addEventListener("change", () => { if (state.selected >= 0) { state.hints[state.selected].color = picker.value; changed(); } });
+  $("choose").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fileInput.click(); }
+  });
+
+  // the current colour: for new hints only; recolouring or resizing a hint is an explicit action
   const swatches = $("swatches");
   SWATCHES.forEach((c) => {
     const b = document.createElement("button");
-    b.type = "button"; b.style.background = c; b.title = c; b.setAttribute("aria-label", `Use ${c}`);
-    b.addEventListener("click", () => {
-      picker.value = c;
-      if (state.selected >= 0) { state.hints[state.selected].color = c; changed(); }
-    });
+    b.type = "button"; b.style.background = c; b.title = c; b.setAttribute("aria-label", `Current colour ${c}`);
+    b.addEventListener("click", () => { picker.value = c; });
     swatches.appendChild(b);
   });
+  $("recolour").addEventListener("click", () => {
+    const h = state.hints[state.selected];
+    if (h && h.color !== picker.value) { record(); h.color = picker.value; changed(); }
+  });
+  $("resize").addEventListener("click", () => {
+    const h = state.hints[state.selected];
+    if (h) { record(); h.radius = hintRadius(); changed(); }
+  });
+  $("undo").addEventListener("click", undo);
+  $("redo").addEventListener("click", redo);
+  $("reset").addEventListener("click", () => {
+    if (state.hints.length) record();
+    state.hints = []; state.selected = -1; suggestBox.hidden = true;
+    decodeSel.value = ""; tempInput.value = "0"; tempOut.textContent = "default"; compare.value = "100";
+    compare.dispatchEvent(new Event("input"));
+    changed();
+  });
+  compare.addEventListener("input", () => {
+    result.style.clipPath = `inset(0 ${100 - Number(compare.value)}% 0 0)`;
+  });
 
-  $("clear-hints").addEventListener("click", () => { if (state.hints.length) { state.hints = []; state.selected = -1; changed(); } });
+  $("clear-hints").addEventListener("click", () => { if (state.hints.length) { record(); state.hints = []; state.selected = -1; changed(); } });
   $("colorize").addEventListener("click", () => colorize());
   decodeSel.addEventListener("change", () => { if (autoBox.checked) colorize(); });
   tempInput.addEventListener("input", () => { tempOut.textContent = Number(tempInput.value) > 0 ? tempInput.value : "default"; });

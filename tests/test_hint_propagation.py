@@ -1,0 +1,95 @@
+"""Hints hold at their point and spread over the object they are on, stopping at its edges (issue 13).
+
+The object is known by construction: a scene of flat lightness regions (a disc on a background) carrying
+the real texture of a photo from examples/ (its high-passed grey values, about +-6 levels), so the test knows
+exactly which pixels belong to the object the hint is placed on.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageFilter
+
+from tinct.color import rgb_to_lab
+from tinct.pipeline.hint_propagation import apply_hints
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "loc3d_00033.jpg"
+
+
+def _ab(rgb: np.ndarray) -> np.ndarray:
+    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0).float() / 255
+    return rgb_to_lab(t)[0, 1:].permute(1, 2, 0).numpy()
+
+
+def textured_scene(size: int, inside: int, outside: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grey uint8 (size, size, 3) with a disc (the object, grey level ``inside``) on a background of
+    ``outside``, both carrying a photo's texture; -> (image, bool object mask)."""
+    photo = Image.open(EXAMPLE).convert("L").resize((size, size), Image.BILINEAR)
+    p = np.asarray(photo, np.float32)
+    texture = p - np.asarray(photo.filter(ImageFilter.GaussianBlur(4)), np.float32)
+    texture = np.clip(texture, -6, 6)
+    yy, xx = np.mgrid[:size, :size]
+    mask = (xx - size / 2) ** 2 + (yy - size / 2) ** 2 < (size * 0.28) ** 2
+    grey = np.clip(np.where(mask, inside, outside) + texture, 0, 255).astype(np.uint8)
+    return np.repeat(grey[:, :, None], 3, 2), mask
+
+
+@pytest.mark.parametrize("colour", [(200, 40, 40), (40, 90, 200)])
+def test_hint_holds_and_covers_the_object(colorizer, colour):
+    # the object's grey level matches the hint colour's own lightness, so the colour is reachable there
+    grey_level = int(round(float(np.dot(colour, [0.299, 0.587, 0.114]))))
+    img, mask = textured_scene(160, grey_level, 200)
+    x, y = 80, 80
+    out = colorizer.colorize(img, hints=[(x, y, colour, 3)])
+    want = _ab(np.array([[colour]], np.uint8))[0, 0]
+    ab = _ab(out)
+    assert np.linalg.norm(ab[y, x] - want) <= 10, (ab[y, x], want)
+    err = np.linalg.norm(ab - want, axis=-1)
+    covered = (err[mask] <= 20).mean()
+    assert covered >= 0.7, f"the hint covers only {covered:.0%} of its object"
+    # and it stops at the object's edge: most of the background keeps a colour far from the hint's
+    far = ~mask & (np.hypot(*np.mgrid[:160, :160] - 80) > 160 * 0.34)
+    assert (err[far] <= 20).mean() < 0.2
+    # without the hint the object is not that colour (the hint did the work)
+    plain = _ab(colorizer.colorize(img))
+    assert (np.linalg.norm(plain - want, axis=-1)[mask] <= 20).mean() < 0.3
+
+
+def test_propagation_stops_at_an_edge_in_lightness():
+    L = torch.full((1, 1, 20, 40), 30.0)
+    L[..., 20:] = 70.0  # a step edge between two flat halves
+    disc = torch.zeros(1, 20, 40, dtype=torch.bool)
+    disc[0, 10, 8] = True
+    want = torch.tensor([[50.0, -30.0]])
+    out = apply_hints(torch.zeros(1, 2, 5, 10), L, disc, want, torch.tensor([4.0]))[0]
+    assert torch.allclose(out[:, 10, 8], want[0])
+    left, right = out[:, :, :20], out[:, :, 20:]
+    assert left[0].mean() > 30 and right.abs().max() < 5  # fills its own half, not the other
+
+
+def test_no_hints_is_the_automatic_output(colorizer):
+    img, _ = textured_scene(64, 100, 180)
+    a = colorizer.colorize(img)
+    b = colorizer.colorize(img, hints=[])
+    assert np.array_equal(a, b)
+
+
+def test_one_hint_format_everywhere():
+    from tinct.pipeline.hints import Hint, as_hints
+    same = as_hints([(3, 4, "#ff8000", 2), (3, 4, (255, 128, 0), 2), {"x": 3, "y": 4, "color": "#FF8000", "radius": 2}])
+    assert same == [Hint(3.0, 4.0, (255, 128, 0), 2.0)] * 3
+    for bad in [(1, 2, "red"), (1, "a", (1, 2, 3)), {"x": 1, "y": 2}, (1, 2, (1, 2, 300)), (1, 2, (1, 2)),
+                {"x": 1, "y": 2, "color": "#000000", "size": 3}, (1, 2, "#000000", -1), (float("nan"), 2, "#000000")]:
+        with pytest.raises(ValueError):
+            as_hints([bad])
+
+
+def test_cli_hint_outside_the_image_is_one_line_and_writes_nothing(tinct_cli, tmp_path):
+    Image.fromarray(np.full((30, 40), 120, np.uint8)).save(tmp_path / "a.png")
+    res = tinct_cli("colorize", tmp_path / "a.png", "--hint", "500,10,#ff0000", "--device", "cpu", "--quiet")
+    assert res.rc != 0
+    assert res.error_lines() == [f"tinct: {tmp_path / 'a.png'}: hint at (500, 10) is outside the 40x30 image"]
+    assert not (tmp_path / "a_color.png").exists()
