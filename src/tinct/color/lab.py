@@ -73,6 +73,18 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     return linear_to_srgb(lin.clamp(0, 1))
 
 
+def fit_chroma(L: torch.Tensor, ab: torch.Tensor, steps: int = 16) -> torch.Tensor:
+    """Scale each pixel's ab ``(2, H, W)`` towards grey just enough that (L, ab) is an sRGB colour (L ``(H, W)``,
+    0-100): the largest of ``steps`` + 1 evenly spaced factors in [0, 1] that keeps linear RGB in [0, 1]. So a
+    colour recombined with the photo's L keeps that L instead of being clipped to another lightness."""
+    f = torch.linspace(1, 0, steps + 1, dtype=ab.dtype, device=ab.device).view(-1, 1, 1, 1)
+    lab = torch.cat([L.expand(steps + 1, 1, *L.shape[-2:]), f * ab.unsqueeze(0)], 1)   # (S, 3, H, W)
+    lin = lab_to_linear(lab)
+    ok = ((lin >= -1e-3) & (lin <= 1 + 1e-3)).all(1)                                  # (S, H, W)
+    first = ok.float().argmax(0)                                                      # the largest factor that fits
+    return ab * f.view(-1)[first]
+
+
 def rgb_from_u8(rgb, device="cpu") -> torch.Tensor:
     """uint8 ``(*, H, W, 3)`` (numpy or torch) -> float32 sRGB in [0, 1] ``(*, 3, H, W)`` on ``device`` (moved
     as uint8, converted there)."""

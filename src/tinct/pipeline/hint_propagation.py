@@ -21,6 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..color.lab import fit_chroma
+
 EDGE_COST = 8.0     # extra grid pixels of distance per L unit of step above TEXTURE_L
 TEXTURE_L = 2.0     # steps in smoothed L below this (texture, noise) cost no extra
 SPREAD = 0.4        # minimum reach, as a share of the grid's longer side
@@ -75,4 +77,6 @@ def apply_hints(ab_net: torch.Tensor, L: torch.Tensor, discs: torch.Tensor, abs_
     out = base * (1 - alpha) + alpha * torch.einsum("khw,kc->chw", share, abs_)
     for k in range(len(discs)):  # later hints win where discs overlap, as when painting
         out[:, discs[k]] = abs_[k].view(2, 1)
+    touched = (alpha > 0) | discs.any(0)      # hinted colours kept reachable at each pixel's own lightness
+    out = torch.where(touched, fit_chroma(L[0, 0].float(), out), out)
     return out.unsqueeze(0)

@@ -119,6 +119,7 @@
     if (state.controller) state.controller.abort();
     const controller = new AbortController();
     state.controller = controller;
+    state.colorizing = true;
     setAppStatus("working");
     setStatus(state.hints.length ? `Colorizing with ${state.hints.length} hint${state.hints.length > 1 ? "s" : ""}…` : "Colorizing…");
     const t0 = performance.now();
@@ -168,6 +169,8 @@
       setAppStatus("error");
       markStale(false);
       setStatus(`Could not colorize: ${err.message}`, true);
+    } finally {
+      if (seq === state.seq) { state.colorizing = false; pumpSuggest(); }
     }
   }
   function markStale(noDownload) {
@@ -221,11 +224,18 @@
     state.hints.push({ x: p.x, y: p.y, color: picker.value, radius: hintRadius() });
     state.selected = state.hints.length - 1;
     changed();
-    suggest(state.selected);
+    requestSuggest(state.selected);
   }
 
-  // suggested colours at a hint: the model's likely colours there (POST /api/suggest)
-  let suggestSeq = 0;
+  // suggested colours at a hint: the model's likely colours there (POST /api/suggest). One request at a time,
+  // and never beside a colorize in flight, so that a busy page cannot fill the server's queue (503s).
+  let suggestSeq = 0, pendingSuggest = null, suggestBusy = false;
+  function requestSuggest(i) { pendingSuggest = i; pumpSuggest(); }
+  async function pumpSuggest() {
+    if (suggestBusy || state.colorizing || pendingSuggest === null) return;
+    const i = pendingSuggest; pendingSuggest = null; suggestBusy = true;
+    try { await suggest(i); } finally { suggestBusy = false; pumpSuggest(); }
+  }
   async function suggest(i) {
     const h = state.hints[i];
     if (!h || !state.file) return;
@@ -329,8 +339,8 @@
     if (!drag) return;
     const d = drag; drag = null;
     d.el.classList.remove("dragging");
-    if (d.moved) { state.past.push(d.before); state.future = []; state.selected = d.i; changed(); suggest(d.i); }
-    else { select(d.i); suggest(d.i); }
+    if (d.moved) { state.past.push(d.before); state.future = []; state.selected = d.i; changed(); requestSuggest(d.i); }
+    else { select(d.i); requestSuggest(d.i); }
   }
   markers.addEventListener("pointerup", endDrag);
   markers.addEventListener("pointercancel", endDrag);
