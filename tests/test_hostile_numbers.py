@@ -53,9 +53,12 @@ def test_python_refuses_hostile_numbers(follower, kwargs, word):
 
 
 def test_python_accepts_the_edges_of_the_ranges(follower):
-    for kw in (dict(temperature=0.01), dict(temperature=10), dict(size=32), dict(hints=[(-5, 1e9, (0, 0, 0), 0)])):
+    for kw in (dict(temperature=0.01), dict(temperature=10), dict(size=32), dict(hints=[(0, 47, (0, 0, 0), 0)]),
+               dict(hints=[(63.5, 0, (255, 255, 255), 1e9)])):
         out = follower.colorize(grey(), **kw)
         assert out.shape == (48, 64, 3) and np.isfinite(out).all()
+    with pytest.raises(ValueError, match="outside the 64x48 image"):   # a hint outside is an error (issue 13)
+        follower.colorize(grey(), hints=[(-5, 1e9, (0, 0, 0), 0)])
 
 
 # --- CLI ---------------------------------------------------------------------------------------------------

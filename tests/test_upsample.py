@@ -91,7 +91,7 @@ def test_colorizer_and_cli_option(colorizer, tinct_cli, tmp_path):
     want = {m: colorizer.recombine(rgb, ab, m) for m in ("guided", "bilinear")}
     assert np.abs(want["guided"].astype(int) - want["bilinear"]).max() > 0
     for m in ("guided", "bilinear"):
-        res = tinct_cli("colorize", tmp_path / "in.png", "-o", tmp_path / f"{m}.png", "--upsample", m)
+        res = tinct_cli("colorize", tmp_path / "in.png", "-o", tmp_path / f"{m}.png", "--upsample", m, "--precision", "fp32")
         assert res.rc == 0, res.err
         np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / f"{m}.png")), want[m])
     assert colorizer.upsample == DEFAULT_UPSAMPLE   # the CLI changed only its own copy
