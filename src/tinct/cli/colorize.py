@@ -85,6 +85,9 @@ def add_parser(sub):
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     from .colorize_video import add_video_arguments
     add_video_arguments(p)
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="spread the work over a Ray cluster (needs tinct[cluster]): auto, ray://HOST:PORT, or none "
+                        "for a local Ray on this machine; failures also go to tinct-failures.tsv (README)")
     return p
 
 
@@ -146,11 +149,13 @@ class Batch:
         self.failed = 0
         self.done = 0
         self.skipped = 0
+        self.failures: list = []  # (name, cause)
         self.bar = tqdm(total=total, file=sys.stderr, unit="img", dynamic_ncols=True, leave=False,
                         disable=True if args.quiet or total <= 1 else None)  # None: only on a terminal
 
     def fail(self, name: str, why: str) -> None:
         self.failed += 1
+        self.failures.append((name, why))
         msg = f"tinct: {name}: {why}"
         if self.bar.disable:
             print(msg, file=sys.stderr, flush=True)
@@ -178,6 +183,11 @@ def _run_photos(args) -> int:
     from PIL import Image
 
     from ..pipeline.output import clean_stale_temps
+    if getattr(args, "ray", None) is not None:
+        from ..cluster import ray_missing
+        if ray_missing():
+            print(f"tinct: {ray_missing()}", file=sys.stderr)
+            return 2
     try:
         p = plan(args)
     except UsageError as e:
@@ -214,7 +224,14 @@ def _run_photos(args) -> int:
                 colorizer = _load(args)
                 if colorizer is None:
                     return 2
-                _process(todo, colorizer, args, batch)
+                if getattr(args, "ray", None) is not None:
+                    from ..cluster.job import run_on_ray
+                    args.resolved_precision = colorizer.precision   # workers run as this process would
+                    del colorizer  # loaded only to check the model; each Ray worker loads its own
+                    if run_on_ray(todo, args, batch):
+                        return 2
+                else:
+                    _process(todo, colorizer, args, batch)
     finally:
         Image.MAX_IMAGE_PIXELS = old_limit
         batch.bar.close()

@@ -1,0 +1,115 @@
+"""Driver side of ``tinct colorize --ray``: the planned jobs become a Ray dataset of (src, dst) rows, colorized by
+a pool of ColorizeWorker actors (one model each); results stream back in input order to the CLI's progress bar
+and error lines, and failures go to a report file.
+
+Guarantees: outputs are written by the workers atomically (temporary name in the output folder, then rename),
+so a killed worker leaves no partial file; Ray restarts the actor and retries its in-flight batch; a row whose
+output already exists on retry is kept, not rewritten (exactly once); a rerun with --skip-existing skips
+finished outputs before any work is sent."""
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from pathlib import Path
+
+BATCH_SIZE = 8          # rows per actor call: images are decoded one at a time, so memory is one image's worth
+                        # (plus the model); the batch size only bounds the work lost to a killed worker
+REPORT_NAME = "tinct-failures.tsv"
+
+
+def connect(address: str | None, num_cpus: int | None = None) -> None:
+    """Join the Ray cluster at ``address`` ('auto', 'ray://HOST:PORT', 'HOST:PORT'), or start a local one when
+    ``address`` is None. No-op when this process is already connected."""
+    import ray
+    if ray.is_initialized():
+        return
+    import logging
+    logging.getLogger("ray").setLevel(logging.ERROR)   # one line per failed input on stderr, as plain colorize
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # the driver's core worker logs to our stderr
+    kw = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    if address is None:
+        ray.init(num_cpus=num_cpus, **kw)
+    else:
+        ray.init(address=address, **kw)
+
+
+def colorize_rows(rows: list[dict], opts: dict, workers: int | None = None, batch_size: int = BATCH_SIZE):
+    """Yield one result row per input row, in input order: {name, status ('ok'|'done'|'fail'), cause}.
+    ``rows``: {src, dst, fmt, name} (strings; fmt '' for from-the-extension). ``workers``: actors (one CPU
+    each; default: up to the cluster's CPUs, scaled as Ray sees fit)."""
+    import ray
+    import ray.data
+
+    from .worker import ColorizeWorker
+    import logging
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False           # the CLI draws its own bar (images/s)
+    ctx.execution_options.preserve_order = True
+    ctx.print_on_execution_start = False
+    if workers is None:
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        pool = ray.data.ActorPoolStrategy(min_size=1, max_size=cpus)
+    else:
+        pool = ray.data.ActorPoolStrategy(size=workers)
+    # options as a class attribute, not constructor arguments: restartable actors must not depend on objects
+    # in the object store (ray-project/ray#53727)
+    worker = type("ColorizeWorker", (ColorizeWorker,), {"OPTS": dict(opts)})
+    n_blocks = max(1, min(len(rows) // batch_size, 200))
+    ds = ray.data.from_items(rows, override_num_blocks=n_blocks)
+    ds = ds.map_batches(worker, batch_size=batch_size, batch_format="numpy", compute=pool, num_cpus=1,
+                        max_restarts=-1, max_task_retries=-1)
+    for r in ds.iter_rows():
+        yield {k: str(r[k]) for k in ("name", "status", "cause")}
+
+
+def report_path(args) -> Path:
+    """Where the failures report goes: the -o folder, else the current folder."""
+    out = getattr(args, "out", None)
+    if out is not None and Path(out).is_dir():
+        return Path(out) / REPORT_NAME
+    return Path(REPORT_NAME)
+
+
+def write_report(path: Path, failures: list) -> None:
+    """``failures``: (file, cause) pairs -> a TSV with a header; removed when there are none (a clean rerun)."""
+    from ..pipeline.output import write_atomic
+    if not failures:
+        if path.is_file():
+            path.unlink()
+        return
+
+    def fill(f):
+        import io
+        text = io.StringIO()
+        w = csv.writer(text, delimiter="\t", lineterminator="\n")
+        w.writerow(["file", "cause"])
+        w.writerows(failures)
+        f.write(text.getvalue().encode())
+    write_atomic(path, fill, overwrite=True)
+
+
+def run_on_ray(todo: list, args, batch) -> int:
+    """Colorize the planned ``todo`` jobs on Ray, reporting each to ``batch`` (the CLI's bar and error lines).
+    Returns 0, or 2 when the cluster cannot be reached (message printed)."""
+    from ..cli.colorize_plan import cause
+    from .worker import worker_opts
+    address = None if args.ray == "local" else args.ray
+    try:
+        connect(address)
+    except Exception as e:
+        print(f"tinct: cannot connect to Ray at {address or 'a new local cluster'}: {cause(e)}", file=sys.stderr)
+        return 2
+    rows = [{"src": os.path.abspath(j.src), "dst": os.path.abspath(j.out), "fmt": j.fmt or "", "name": j.name}
+            for j in todo]
+    for r in colorize_rows(rows, worker_opts(args)):
+        if r["status"] == "fail":
+            batch.fail(r["name"], r["cause"])
+        else:
+            batch.ok()
+    try:
+        write_report(report_path(args), batch.failures)
+    except Exception as e:
+        print(f"tinct: cannot write the failures report: {cause(e)}", file=sys.stderr)
+    return 0

@@ -1,0 +1,73 @@
+"""The Ray Data actor that colorizes batches of (src, dst) rows: one model per worker process, loaded once.
+
+Each row is read, colorized and written exactly as plain ``tinct colorize`` does (same reader, same Colorizer
+call, same atomic writer), so the output bytes are the same. Rows in, rows out: ``name``, ``status``
+('ok', 'done' or 'fail') and ``cause`` (one line, '' unless failed)."""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+MARKER_ENV = "TINCT_RAY_MARKER_DIR"  # tests: each worker writes <dir>/<pid> when it starts a batch
+
+
+class ColorizeWorker:
+    """``opts``: model, device, backend, max_pixels, overwrite, and the colorize options (hints, decode,
+    temperature, size) - the same values plain colorize gets from its command line."""
+
+    OPTS: dict = {}  # set by a subclass made per job (cluster.job)
+
+    def __init__(self, opts: dict | None = None):
+        from PIL import Image
+
+        from ..cli.colorize import load_colorizer
+        self.opts = dict(self.OPTS if opts is None else opts)
+        opts = self.opts
+        Image.MAX_IMAGE_PIXELS = None  # open_image enforces max_pixels itself (as plain colorize does)
+        self.colorizer = load_colorizer(opts["model"], opts["device"], opts["max_pixels"], opts["backend"])
+        self.colorizer.set_precision(opts.get("precision", "fp32"))
+        self.colorizer.upsample = opts.get("upsample") or self.colorizer.upsample
+        self.marker = os.environ.get(MARKER_ENV)
+
+    def __call__(self, batch: dict) -> dict:
+        if self.marker:
+            Path(self.marker, str(os.getpid())).touch()
+        out = {"name": [], "status": [], "cause": []}
+        for src, dst, fmt, name in zip(batch["src"], batch["dst"], batch["fmt"], batch["name"]):
+            status, why = self._one(str(src), str(dst), str(fmt) if fmt else None)
+            out["name"].append(str(name))
+            out["status"].append(status)
+            out["cause"].append(why)
+        return out
+
+    def _one(self, src: str, dst: str, fmt: str | None) -> tuple[str, str]:
+        from ..cli.colorize_io import read_source, write_result
+        from ..cli.colorize_plan import Job, cause
+        o = self.opts
+        job = Job(Path(src), src, Path(dst), fmt)
+        if not o["overwrite"] and os.path.lexists(dst):
+            # The driver checked dst was absent before the job: it was written by an earlier attempt of this
+            # row (a worker killed after the rename, then retried). Exactly once: keep it.
+            return "done", ""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                img = read_source(job, o["max_pixels"])
+                res = self.colorizer.colorize(img.image, hints=o["hints"] or None, decode=o["decode"],
+                                              temperature=o["temperature"], size=o["size"])
+                write_result(job, res, img, o["overwrite"])
+        except Exception as e:
+            return "fail", cause(e)
+        return "ok", ""
+
+
+def worker_opts(args) -> dict:
+    """The worker's options from plain colorize's parsed arguments (picklable)."""
+    opts = {k: getattr(args, k) for k in ("model", "device", "backend", "max_pixels", "overwrite", "hints",
+                                          "decode", "temperature", "size")}
+    opts["upsample"] = getattr(args, "upsample", None)
+    opts["precision"] = getattr(args, "resolved_precision", "fp32")    # what the driver measured or was told
+    return opts
+
+

@@ -1,0 +1,113 @@
+"""tinct colorize --ray on a local 2-CPU Ray cluster (started once for this module): same bytes and errors as plain
+colorize, a SIGKILLed worker loses nothing, a rerun rewrites nothing."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray.data")
+
+from helpers import make_image_folder  # noqa: E402
+from tinct.cluster.worker import MARKER_ENV  # noqa: E402
+
+N_GOOD = 192
+OPTS = ["--size", "64"]  # a small network input keeps 200 images fast on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    import ray
+    marker = tmp_path_factory.mktemp("markers")
+    os.environ[MARKER_ENV] = str(marker)   # inherited by the worker processes started by ray.init
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield marker
+    ray.shutdown()
+    os.environ.pop(MARKER_ENV, None)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    """200 inputs: JPEG and PNG of 64-96 px in two folders, plus 8 corrupt files (garbage, truncated, empty)."""
+    root = tmp_path_factory.mktemp("archive")
+    make_image_folder(root, N_GOOD // 2, size=64, seed=1)
+    make_image_folder(root, N_GOOD // 2, size=64, seed=2, subdir="box2", ext=".png", prefix="scan")
+    good = sorted(root.rglob("img*.jpg"))
+    for i in range(4):
+        (root / f"bad{i}.jpg").write_bytes(b"this is not an image" * (i + 1))
+    (root / "box2" / "empty.png").write_bytes(b"")
+    (root / "box2" / "trunc.png").write_bytes((root / "box2" / "scan00001.png").read_bytes()[:200])
+    (root / "trunc.jpg").write_bytes(good[3].read_bytes()[:300])
+    (root / "box2" / "half.jpg").write_bytes(good[5].read_bytes()[: len(good[5].read_bytes()) // 3])
+    return root
+
+
+def _files(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _stamp(folder: Path) -> dict:
+    return {k: (p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_size) for k, p in _files(folder).items()}
+
+
+def test_ray_gives_the_same_bytes_and_errors_as_plain_colorize(cluster, archive, tinct_cli, tmp_path):
+    plain = tinct_cli("colorize", archive, "-r", "-o", tmp_path / "plain", *OPTS)
+    ray_ = tinct_cli("colorize", archive, "-r", "-o", tmp_path / "ray", *OPTS, "--ray")
+    assert plain.rc == ray_.rc == 1
+    assert len(plain.error_lines()) == 8
+    assert sorted(ray_.error_lines()) == sorted(plain.error_lines())   # plain colorize reports as work finishes
+    want = _files(tmp_path / "plain")
+    got = _files(tmp_path / "ray")
+    report = got.pop("tinct-failures.tsv")
+    assert len(want) == N_GOOD and sorted(got) == sorted(want)
+    assert all(got[k].read_bytes() == want[k].read_bytes() for k in want)
+    rows = [ln.split("\t") for ln in report.read_text().splitlines()]
+    assert rows[0] == ["file", "cause"]
+    assert sorted(f"tinct: {f}: {c}" for f, c in rows[1:]) == sorted(plain.error_lines())
+
+
+def test_killed_worker_loses_nothing_and_rerun_does_nothing(cluster, archive, tinct_cli, tmp_path):
+    out = tmp_path / "out"
+    for m in cluster.iterdir():
+        m.unlink()
+    result = {}
+    job = threading.Thread(target=lambda: result.update(r=tinct_cli("colorize", archive, "-r", "-o", out, *OPTS,
+                                                                    "--ray")))
+    job.start()
+    killed = None
+    deadline = time.monotonic() + 120
+    while job.is_alive() and time.monotonic() < deadline:
+        pids = [int(m.name) for m in cluster.iterdir()]
+        done = len(list(out.rglob("*.*"))) if out.exists() else 0
+        if pids and 20 <= done < N_GOOD - 40:   # mid-job: some outputs written, many to go
+            killed = pids[0]
+            os.kill(killed, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    job.join(180)
+    assert killed is not None, "the job ended before a worker could be killed"
+    assert not job.is_alive()
+    r = result["r"]
+    assert r.rc == 1 and len(r.error_lines()) == 8
+    assert any(int(m.name) != killed for m in cluster.iterdir()), "no worker ran after the kill"
+    files = _files(out)
+    assert not [k for k in files if os.path.basename(k).startswith(".")], "temporary files left behind"
+    files.pop("tinct-failures.tsv")
+    assert len(files) == N_GOOD
+    from PIL import Image
+    for p in files.values():
+        with Image.open(p) as im:
+            im.load()   # complete: decodes to the end
+
+    before = _stamp(out)
+    again = tinct_cli("colorize", archive, "-r", "-o", out, *OPTS, "--ray", "--skip-existing")
+    assert again.rc == 1 and len(again.error_lines()) == 8   # the corrupt inputs are still reported
+    after = _stamp(out)
+    before.pop("tinct-failures.tsv"), after.pop("tinct-failures.tsv")
+    assert after == before   # no output rewritten (same inode, mtime and size)
+    shutil.rmtree(out)
