@@ -39,7 +39,8 @@ def losses(run) -> np.ndarray:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     ea = EventAccumulator(str(Path(run) / "tensorboard"))
     ea.Reload()
-    return np.array([e.value for e in ea.Scalars("train/loss_per_image")])
+    # by step: a resumed run writes a second event file, which may carry the same second in its name
+    return np.array([e.value for e in sorted(ea.Scalars("train/loss_per_image"), key=lambda e: e.step)])
 
 
 def final_state(run):
