@@ -21,11 +21,12 @@ class ColorizeWorker:
     def __init__(self, opts: dict | None = None):
         from PIL import Image
 
-        from ..cli.colorize import load_colorizer
+        from ..pipeline.colorizer import Colorizer
         self.opts = dict(self.OPTS if opts is None else opts)
         opts = self.opts
         Image.MAX_IMAGE_PIXELS = None  # open_image enforces max_pixels itself (as plain colorize does)
-        self.colorizer = load_colorizer(opts["model"], opts["device"], opts["max_pixels"], opts["backend"])
+        self.colorizer = Colorizer.load(opts["model"], device=opts["device"], max_pixels=opts["max_pixels"],
+                                        backend=opts["backend"])
         self.colorizer.set_precision(opts.get("precision", "fp32"))
         self.colorizer.upsample = opts.get("upsample") or self.colorizer.upsample
         self.marker = os.environ.get(MARKER_ENV)
