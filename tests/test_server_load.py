@@ -198,12 +198,12 @@ def check(outcomes: list[dict]) -> list[str]:
     return problems
 
 
-def run_burst(base: str, indices, counts: Counter) -> list[dict]:
+def run_burst(base: str, indices, counts: Counter, concurrency: int = CONCURRENCY) -> list[dict]:
     progress = {"t": time.time()}
-    clients = [httpx.Client(timeout=60) for _ in range(CONCURRENCY)]
+    clients = [httpx.Client(timeout=60) for _ in range(concurrency)]
     try:
-        with ThreadPoolExecutor(CONCURRENCY) as pool:
-            futures = [pool.submit(send, clients[n % CONCURRENCY], base, make_request(i), counts, progress)
+        with ThreadPoolExecutor(concurrency) as pool:
+            futures = [pool.submit(send, clients[n % concurrency], base, make_request(i), counts, progress)
                        for n, i in enumerate(indices)]
             return [f.result() for f in futures]
     finally:

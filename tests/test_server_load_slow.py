@@ -9,7 +9,6 @@ import os
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -17,25 +16,12 @@ httpx = pytest.importorskip("httpx")
 
 from test_server_hardening import slow_upload  # noqa: E402
 from test_server_load import (MAX_PIXELS, RSS_GROWTH_LIMIT_MB, UPLOAD_LIMIT_MB, check, log_tail,  # noqa: E402
-                              make_request, rss_mb, send, tinct_serve)
+                              rss_mb, run_burst, tinct_serve)
 
 N_REQUESTS = 1200
 CONCURRENCY = 32
 SLOW_CLIENTS = 5
 BODY_TIMEOUT = 5
-
-
-def burst(base: str, indices, counts: Counter) -> list[dict]:
-    progress = {"t": time.time()}
-    clients = [httpx.Client(timeout=60) for _ in range(CONCURRENCY)]
-    try:
-        with ThreadPoolExecutor(CONCURRENCY) as pool:
-            futures = [pool.submit(send, clients[n % CONCURRENCY], base, make_request(i), counts, progress)
-                       for n, i in enumerate(indices)]
-            return [f.result() for f in futures]
-    finally:
-        for c in clients:
-            c.close()
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc to read the server's memory")
@@ -45,7 +31,7 @@ def test_burst_with_slow_uploaders(tmp_path):
                      "--workers", 1, "--body-timeout", BODY_TIMEOUT, "--header-timeout", 3) as (proc, base):
         port = int(base.rsplit(":", 1)[1])
         counts: Counter = Counter()
-        warm = burst(base, range(20_000, 20_016), counts)
+        warm = run_burst(base, range(20_000, 20_016), counts, CONCURRENCY)
         assert not check(warm), check(warm)[:10]
         rss_start = rss_mb(proc.pid)
 
@@ -61,7 +47,7 @@ def test_burst_with_slow_uploaders(tmp_path):
             t.start()
         time.sleep(1.0)
         t1 = time.time()
-        outcomes = burst(base, range(N_REQUESTS), counts)
+        outcomes = run_burst(base, range(N_REQUESTS), counts, CONCURRENCY)
         t2 = time.time()
         health = httpx.get(base + "/api/health", timeout=10).json()
         stop.set()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from ..color import rgb_to_lab
+from ..data.augment import HINT_SCALE
 from .checks import hint_numbers
 
 
@@ -138,7 +139,7 @@ def render_hints(hints: list[Hint], image_size: tuple[int, int], grid: tuple[int
     out = torch.zeros(1, 3, h, w)
     discs, abs_, _ = hint_discs(hints, image_size, grid)
     for disc, ab in zip(discs, abs_):
-        out[0, 0][disc] = ab[0] / 110
-        out[0, 1][disc] = ab[1] / 110
+        out[0, 0][disc] = ab[0] / HINT_SCALE
+        out[0, 1][disc] = ab[1] / HINT_SCALE
         out[0, 2][disc] = 1.0
     return out
