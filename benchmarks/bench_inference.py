@@ -31,7 +31,7 @@ SIZES = [(256, 256), (1024, 1024), (4000, 3000), (6000, 4000)]
 
 def encode(img, fmt: str) -> bytes:
     """tinct's own encoder settings (pipeline/output.py: PNG zlib level 1, JPEG q95 4:2:0)."""
-    from tinct.pipeline.output import encode_bytes
+    from tinct.files.write import encode_bytes
     return encode_bytes(img, fmt)
 
 

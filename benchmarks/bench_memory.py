@@ -43,7 +43,7 @@ def mark(stage, t0):
 t0 = time.perf_counter(); reset()
 import numpy as np, torch
 from tinct.pipeline.colorizer import Colorizer
-from tinct.data.images import open_image
+from tinct.files.read import open_image
 c = Colorizer.load(device='cpu'); mark('import + load model', t0)
 t0 = time.perf_counter(); img = open_image(sys.argv[1]); mark('decode JPEG (PIL)', t0)
 t0 = time.perf_counter(); rgb, alpha = c._read(img); mark('to uint8 array', t0)
@@ -53,7 +53,7 @@ t0 = time.perf_counter(); out = c.recombine(rgb, ab); mark('recombine (full-res,
 from PIL import Image
 t0 = time.perf_counter(); pil = Image.fromarray(out); mark('to PIL image', t0)
 del rgb, out
-t0 = time.perf_counter(); n = len(__import__('tinct.pipeline.output', fromlist=['x']).encode_bytes(pil, sys.argv[2])); mark('encode ' + sys.argv[2], t0)
+t0 = time.perf_counter(); n = len(__import__('tinct.files.write', fromlist=['x']).encode_bytes(pil, sys.argv[2])); mark('encode ' + sys.argv[2], t0)
 """
 
 

@@ -42,9 +42,9 @@ def old_colorize_folder(src: Path, out: Path, ext: str) -> int:
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    from tinct.data.images import open_image
+    from tinct.files.read import open_image
     from tinct.pipeline.colorizer import Colorizer
-    from tinct.pipeline.output import ensure_folder, format_for, write_atomic
+    from tinct.files.write import ensure_folder, format_for, write_atomic
 
     col = Colorizer.load(device="auto")  # fp32: the only precision before issue 17
     files = sorted(p for p in src.iterdir() if p.suffix.lower() in (".jpg", ".png"))

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from helpers import make_image_folder, python, subprocess_env
-from tinct.pipeline.output import is_temp_name
+from tinct.files.write import is_temp_name
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

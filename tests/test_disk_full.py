@@ -11,7 +11,7 @@ import torch
 
 import helpers
 from test_train import assert_same_state, final_state, train_cli
-from tinct import io_atomic
+from tinct.files import atomic as io_atomic
 from tinct.train import checkpoint, loop
 
 

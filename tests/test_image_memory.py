@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinct.data.images import open_image, to_rgb
+from tinct.files.read import open_image, to_rgb
 
 
 def reference(a: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from PIL import Image
 
 from helpers import colourful_image
 from tinct.color import rgb_to_lab
-from tinct.data.images import ImageError, open_image
+from tinct.files.read import ImageError, open_image
 
 
 # --- makers -----------------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .colorize_io import precheck, read_source, write_result
-from .colorize_plan import UsageError, cause, plan, show
+from ..files.jobs import cause, read_source, show, write_result
+from .colorize_plan import UsageError, plan, precheck
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 BACKENDS = ("torch", "onnxruntime")
@@ -45,7 +45,7 @@ exit status: 0 if every input succeeded (or was skipped), 1 if any failed (one l
 
 
 def add_parser(sub):
-    from ..data.images import DEFAULT_MAX_PIXELS
+    from ..files.read import DEFAULT_MAX_PIXELS
     p = sub.add_parser("colorize", help="colorize photos, folders of photos, or stdin to stdout",
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, or - (stdin to stdout)")
@@ -182,7 +182,7 @@ def run(args) -> int:
 def _run_photos(args) -> int:
     from PIL import Image
 
-    from ..pipeline.output import clean_stale_temps
+    from ..files.write import clean_stale_temps
     if getattr(args, "ray", None) is not None:
         from ..cluster import ray_missing
         if ray_missing():

@@ -1,10 +1,12 @@
 """Planning for ``tinct colorize``: which inputs become which output files, decided before any image is read,
-and the one-line messages the command prints (``show`` for names, ``cause`` for exceptions)."""
+and the cheap checks on each output made before any decoding (``precheck``)."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..files.jobs import Job, cause, show  # noqa: F401 - cause and show are part of the CLI's messages
 
 
 # --- messages ------------------------------------------------------------------------------------------
@@ -12,36 +14,7 @@ class UsageError(Exception):
     pass
 
 
-def show(name) -> str:
-    """A file name printable on one line (control characters escaped)."""
-    s = str(name)
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
-
-
-def cause(e: BaseException) -> str:
-    """One line saying why ``e`` happened."""
-    from ..data.images import ImageError
-    from ..pipeline.output import OutputError
-    if isinstance(e, MemoryError):
-        return "out of memory"
-    if isinstance(e, OSError) and not isinstance(e, OutputError) and e.strerror:
-        return e.strerror[:1].lower() + e.strerror[1:]
-    text = str(e).strip()
-    first = text.splitlines()[0] if text else ""
-    if isinstance(e, (ImageError, OutputError, ValueError)) and first:
-        return show(first)
-    return show(f"{type(e).__name__}: {first}" if first else type(e).__name__)
-
-
 # --- planning -------------------------------------------------------------------------------------------
-@dataclass
-class Job:
-    src: Path | None          # None: stdin
-    name: str                 # how messages name the input
-    out: Path | None          # None: stdout
-    fmt: str | None = None    # output format; None: decided from the input (stdin)
-
-
 @dataclass
 class Plan:
     jobs: list = field(default_factory=list)
@@ -49,7 +22,7 @@ class Plan:
 
 
 def _out_ext(src: Path, ext: str) -> str:
-    from ..pipeline.output import format_for
+    from ..files.write import format_for
     if ext == "same":
         return src.suffix if format_for(src) else ".png"
     return "." + ext
@@ -58,7 +31,7 @@ def _out_ext(src: Path, ext: str) -> str:
 def _list_folder(root: Path, recursive: bool, skip_dirs: set, skip_siblings: bool, errors: list) -> list[Path]:
     """Image files (by extension) in ``root``, sorted; hidden files, temporary files and (``skip_siblings``)
     earlier ``<stem>_color`` outputs of a sibling input are left out. Unreadable folders go to ``errors``."""
-    from ..data.images import IMAGE_EXTENSIONS
+    from ..files.read import IMAGE_EXTENSIONS
     found = []
 
     def unreadable(e: OSError):
@@ -87,7 +60,7 @@ def _has_subfolders(p: Path) -> bool:
 
 
 def plan(args) -> Plan:
-    from ..pipeline.output import EXT_FORMATS, format_for
+    from ..files.write import EXT_FORMATS, format_for
     from PIL import Image
     inputs = list(args.inputs)
     out = args.out
@@ -194,7 +167,26 @@ def _not_onto_inputs(result: Plan, sources: list) -> Plan:
 
 
 def _check_ext(ext: str, fmt: str, out: Path) -> str:
-    from ..pipeline.output import EXT_FORMATS
+    from ..files.write import EXT_FORMATS
     if ext != "same" and EXT_FORMATS["." + ext] != fmt:
         raise UsageError(f"--ext {ext} conflicts with -o {out}")
     return fmt
+
+
+def precheck(job: Job, args) -> str | None:
+    """-> 'skip', an error cause, or None (go ahead). Cheap checks before any decoding or compute."""
+    from ..files.write import OutputError, ensure_folder
+    if job.out is None:
+        return None
+    if os.path.lexists(job.out):
+        if args.skip_existing:
+            return "skip"
+        if not args.overwrite:
+            return f"{show(job.out)} already exists (use --overwrite to replace it, --skip-existing to skip)"
+    try:
+        ensure_folder(job.out.parent)
+    except OutputError as e:
+        return cause(e)
+    if not os.access(job.out.parent, os.W_OK | os.X_OK):
+        return f"cannot write to folder {show(job.out.parent)}: permission denied"
+    return None

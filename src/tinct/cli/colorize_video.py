@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from .colorize_plan import cause, show
+from ..files.jobs import cause, show
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 
@@ -64,7 +64,7 @@ def _videos_in(folder: Path, recursive: bool) -> list[Path]:
 
 
 def _has_images(folder: Path, recursive: bool) -> bool:
-    from ..data.images import IMAGE_EXTENSIONS
+    from ..files.read import IMAGE_EXTENSIONS
     for _, dirs, files in os.walk(folder):
         if any(os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS for f in files):
             return True
@@ -129,7 +129,7 @@ def run_videos(args, load) -> tuple[int, list]:
     if not 0 <= crf <= 51:
         print(f"tinct: --crf {crf}: must be between 0 and 51", file=sys.stderr)
         return 2, rest
-    from ..pipeline.output import clean_stale_temps
+    from ..files.write import clean_stale_temps
     colorizer = None
     failed = 0
     for src, dst in jobs:

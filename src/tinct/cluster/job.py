@@ -74,7 +74,7 @@ def report_path(args) -> Path:
 
 def write_report(path: Path, failures: list) -> None:
     """``failures``: (file, cause) pairs -> a TSV with a header; removed when there are none (a clean rerun)."""
-    from ..pipeline.output import write_atomic
+    from ..files.write import write_atomic
     if not failures:
         if path.is_file():
             path.unlink()
@@ -93,7 +93,7 @@ def write_report(path: Path, failures: list) -> None:
 def run_on_ray(todo: list, args, batch) -> int:
     """Colorize the planned ``todo`` jobs on Ray, reporting each to ``batch`` (the CLI's bar and error lines).
     Returns 0, or 2 when the cluster cannot be reached (message printed)."""
-    from ..cli.colorize_plan import cause
+    from ..files.jobs import cause
     from .worker import worker_opts
     address = None if args.ray == "local" else args.ray
     try:

@@ -43,8 +43,8 @@ class ColorizeWorker:
         return out
 
     def _one(self, src: str, dst: str, fmt: str | None) -> tuple[str, str]:
-        from ..cli.colorize_io import read_source, write_result
-        from ..cli.colorize_plan import Job, cause
+        from ..files.jobs import read_source, write_result
+        from ..files.jobs import Job, cause
         o = self.opts
         job = Job(Path(src), src, Path(dst), fmt)
         if not o["overwrite"] and os.path.lexists(dst):

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..io_atomic import clean_stale_temps, write_atomic, write_bytes_atomic
-from .images import ImageError, list_images, open_image
+from ..files.atomic import clean_stale_temps, write_atomic, write_bytes_atomic
+from ..files.read import ImageError, list_images, open_image
 
 MIN_SIDE = 32          # smaller images are skipped as tiny
 GREY_CHROMA = 3.0      # images whose 99th-percentile |ab| is below this are skipped as already grey

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from ..data.images import open_image
+from ..files.read import open_image
 from ..pipeline.colorizer import Colorizer
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..color import grey_rgb, rgb_from_u8, rgb_to_lab
-from ..data.images import ImageError, list_images, open_image
+from ..files.read import ImageError, list_images, open_image
 from ..pipeline.colorizer import Colorizer, Options
 from ..pipeline.hints import Hint
 from ..color.metrics import MetricAccumulator

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..io_atomic import write_bytes_atomic
+from ..files.atomic import write_bytes_atomic
 
 FORMAT = "tinct-onnx-1"
 DEFAULT_OPSET = 17

@@ -10,7 +10,7 @@ from safetensors.torch import load_file, save
 from safetensors import safe_open
 
 from ..color import bin_centres
-from ..io_atomic import write_atomic
+from ..files.atomic import write_atomic
 from .colorizers import ClassicColorizer, LiteFPNColorizer
 from .config import InferenceConfig, ModelConfig, from_dict
 

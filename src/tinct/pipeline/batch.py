@@ -217,8 +217,8 @@ def colorize_files(colorizer, pairs, overwrite: bool = False, hints=None, decode
     are written atomically in the format of their extension (EXIF kept, orientation applied); a pair that
     fails (unreadable input, existing output, ...) does not stop the others. ``on_done(i, error_or_None)``
     reports progress. For callers such as Ray actors or scripts; the CLI adds stdin/stdout and skipping."""
-    from ..data.images import open_image
-    from .output import save_image
+    from ..files.read import open_image
+    from ..files.write import save_image
     pairs = [(Path(s), Path(d)) for s, d in pairs]
     opts = colorizer.options(decode, temperature, size)
 

@@ -23,7 +23,7 @@ from PIL import Image
 
 from ..device import resolve_device
 from ..color import DECODES, decode
-from ..data.images import DEFAULT_MAX_PIXELS, open_image, to_rgb
+from ..files.read import DEFAULT_MAX_PIXELS, open_image, to_rgb
 from ..model import MODEL_FILE, LoadedModel, load_model_file
 from ..model.config import InferenceConfig
 from .fast_lab import is_grey, lightness, recombine_band

@@ -29,7 +29,7 @@ from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..data.images import ImageError, NotAnImage, open_image, open_raster
+from ..files.read import ImageError, NotAnImage, open_image, open_raster
 from ..pipeline.hints import Hint
 from .admission import DEFAULT_BODY_TIMEOUT, BodyLimitMiddleware, Gate, check_multipart_complete, client_gone
 from .errors import ClientError, error_response

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from ..io_atomic import is_disk_full, write_atomic
+from ..files.atomic import is_disk_full, write_atomic
 
 CHECKPOINT = "checkpoint.pt"
 

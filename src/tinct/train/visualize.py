@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..io_atomic import write_atomic
+from ..files.atomic import write_atomic
 
 
 def comparison_grid(grey: torch.Tensor, pred: torch.Tensor, truth: torch.Tensor, pad: int = 2) -> np.ndarray:

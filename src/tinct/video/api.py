@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..pipeline.output import OutputError, write_atomic
+from ..files.write import OutputError, write_atomic
 from .io import DEFAULT_CRF, MUXERS, VideoError, VideoReader, VideoWriter
 from .stabilize import DEFAULT_STABILITY, TemporalColorizer, hints_by_frame
 

@@ -1,6 +1,6 @@
 """Writing result images safely: never a half-written or zero-byte file, never an accidental overwrite.
 
-A file is written with :func:`tinct.io_atomic.write_atomic` (a hidden temporary file in the destination folder,
+A file is written with :func:`tinct.files.atomic.write_atomic` (a hidden temporary file in the destination folder,
 fsynced, then published in one step): ``os.link`` (fails if the name exists, so nothing is overwritten even by
 a concurrent writer) or, with ``overwrite=True``, ``os.replace``. On any error the temporary file is removed.
 A process killed with SIGKILL can leave a temporary file behind but never a partial output;
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from .. import io_atomic
-from ..io_atomic import TEMP_RE, clean_stale_temps  # noqa: F401 - part of this module's interface
+from . import atomic as io_atomic
+from .atomic import TEMP_RE, clean_stale_temps  # noqa: F401 - part of this module's interface
 
 # Formats tinct writes, by file extension (lower case). Anything else becomes PNG.
 EXT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG", ".webp": "WEBP",

@@ -1,5 +1,6 @@
-"""Reading and writing for ``tinct colorize``: one input (file or stdin) into an upright PIL image with its EXIF
-and format, one result out (atomically to a file, or to stdout), and the cheap checks made before any decoding."""
+"""One colorize job's files: one input (file or stdin) into an upright PIL image with its EXIF and format, one
+result out (atomically to a file, or to stdout), and the one-line messages that name a file and a cause.
+Used by ``tinct colorize`` and by the Ray workers (``tinct.cluster``)."""
 from __future__ import annotations
 
 import io
@@ -7,8 +8,36 @@ import os
 import stat
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
-from .colorize_plan import Job, cause, show
+
+def show(name) -> str:
+    """A file name printable on one line (control characters escaped)."""
+    s = str(name)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+
+
+def cause(e: BaseException) -> str:
+    """One line saying why ``e`` happened."""
+    from .read import ImageError
+    from .write import OutputError
+    if isinstance(e, MemoryError):
+        return "out of memory"
+    if isinstance(e, OSError) and not isinstance(e, OutputError) and e.strerror:
+        return e.strerror[:1].lower() + e.strerror[1:]
+    text = str(e).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(e, (ImageError, OutputError, ValueError)) and first:
+        return show(first)
+    return show(f"{type(e).__name__}: {first}" if first else type(e).__name__)
+
+
+@dataclass
+class Job:
+    src: Path | None          # None: stdin
+    name: str                 # how messages name the input
+    out: Path | None          # None: stdout
+    fmt: str | None = None    # output format; None: decided from the input (stdin)
 
 
 @dataclass
@@ -19,7 +48,7 @@ class Source:
 
 
 def read_source(job: Job, max_pixels: int) -> Source:
-    from ..data.images import ImageError, open_image
+    from .read import ImageError, open_image
     if job.src is None:
         data = sys.stdin.buffer.read()
         if not data:
@@ -42,7 +71,7 @@ def read_source(job: Job, max_pixels: int) -> Source:
 
 
 def _peek_format(stream) -> str | None:
-    from ..data.images import open_raster
+    from .read import open_raster
     try:
         with open_raster(stream) as im:
             return im.format
@@ -53,7 +82,7 @@ def _peek_format(stream) -> str | None:
 
 
 def write_result(job: Job, out_img, src: Source, overwrite: bool) -> None:
-    from ..pipeline.output import FORMAT_EXT, encode_bytes, save_image
+    from .write import FORMAT_EXT, encode_bytes, save_image
     if job.out is None:
         fmt = job.fmt or (src.format if src.format in FORMAT_EXT else "PNG")
         if fmt == "MPO":
@@ -63,22 +92,3 @@ def write_result(job: Job, out_img, src: Source, overwrite: bool) -> None:
         sys.stdout.buffer.flush()
         return
     save_image(out_img, job.out, job.fmt, overwrite=overwrite, exif=src.exif)
-
-
-def precheck(job: Job, args) -> str | None:
-    """-> 'skip', an error cause, or None (go ahead). Cheap checks before any decoding or compute."""
-    from ..pipeline.output import OutputError, ensure_folder
-    if job.out is None:
-        return None
-    if os.path.lexists(job.out):
-        if args.skip_existing:
-            return "skip"
-        if not args.overwrite:
-            return f"{show(job.out)} already exists (use --overwrite to replace it, --skip-existing to skip)"
-    try:
-        ensure_folder(job.out.parent)
-    except OutputError as e:
-        return cause(e)
-    if not os.access(job.out.parent, os.W_OK | os.X_OK):
-        return f"cannot write to folder {show(job.out.parent)}: permission denied"
-    return None

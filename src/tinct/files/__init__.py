@@ -1,0 +1,8 @@
+"""Image files in and out, one floor below everything that reads or writes them.
+
+- ``read``: open any supported image safely (size limit before decoding, refused formats, upright, RGB).
+- ``write``: encode by format and write a file atomically, never over an existing one unless asked.
+- ``atomic``: the temporary-file-fsync-rename primitive (also used for models and checkpoints).
+- ``jobs``: one colorize job (input file or stdin -> output file or stdout), the one-line causes printed
+  for failures; shared by ``tinct colorize`` and the Ray workers.
+"""
