@@ -90,6 +90,6 @@ def test_one_hint_format_everywhere():
 def test_cli_hint_outside_the_image_is_one_line_and_writes_nothing(tinct_cli, tmp_path):
     Image.fromarray(np.full((30, 40), 120, np.uint8)).save(tmp_path / "a.png")
     res = tinct_cli("colorize", tmp_path / "a.png", "--hint", "500,10,#ff0000", "--device", "cpu", "--quiet")
-    assert res.rc != 0
+    assert res.rc == 2   # a usage error (issue 13), not a failed input (1)
     assert res.error_lines() == [f"tinct: {tmp_path / 'a.png'}: hint at (500, 10) is outside the 40x30 image"]
     assert not (tmp_path / "a_color.png").exists()

@@ -24,8 +24,7 @@ outputs:
   --ext same keeps the input's format when it can hold the result (JPEG, PNG, WebP, TIFF, BMP) and
   otherwise writes PNG (e.g. for GIF, PPM/PGM or files with an unknown extension).
   An input is never written over, even with --overwrite (that input fails, the rest go on); any other
-  existing file is replaced only with --overwrite; --skip-existing
-  skips inputs whose output already exists, so a killed batch can be resumed by rerunning it.
+  existing file is replaced only with --overwrite; --skip-existing skips inputs whose output exists.
   Files are written under a temporary hidden name (.tinct-<pid>-<random>.part) and renamed when
   complete: an interrupted run leaves no partial outputs (stale temporary files are removed by the
   next run writing to the same folder).
@@ -40,7 +39,8 @@ images:
   16-bit and CMYK inputs all work; images over --max-pixels are refused before decoding.
 
 exit status: 0 if every input succeeded (or was skipped), 1 if any failed (one line each on stderr:
-  "tinct: <file>: <cause>"), 2 for usage errors (bad options, model that cannot be loaded).
+  "tinct: <file>: <cause>"), 2 for usage errors (bad options, a model that cannot be loaded, a --hint
+  outside an image: that image fails, the rest go on).
 """
 
 
@@ -146,9 +146,8 @@ class Batch:
     def __init__(self, args, total: int):
         from tqdm import tqdm
         self.args = args
-        self.failed = 0
-        self.done = 0
-        self.skipped = 0
+        self.failed = self.done = self.skipped = 0
+        self.misused = 0   # failures that are the command's fault (a hint outside an image): exit 2
         self.failures: list = []  # (name, cause)
         self.bar = tqdm(total=total, file=sys.stderr, unit="img", dynamic_ncols=True, leave=False,
                         disable=True if args.quiet or total <= 1 else None)  # None: only on a terminal
@@ -239,7 +238,7 @@ def _run_photos(args) -> int:
     if total > 1 and not args.quiet:
         skipped = f", skipped {batch.skipped} (output exists)" if batch.skipped else ""
         print(f"colorized {batch.done} of {total} images{skipped}, {batch.failed} failed", file=sys.stderr)
-    return 1 if batch.failed else 0
+    return 2 if batch.misused else 1 if batch.failed else 0
 
 
 def _load(args):
@@ -278,6 +277,7 @@ def _process(jobs: list, colorizer, args, batch: Batch) -> None:
     same-shaped photos in one forward, recombining, encoding and writing in writer threads; one line per
     failed input, the rest go on."""
     from ..pipeline.batch import run_batched
+    from ..pipeline.hints import HintOutsideImage
     opts = colorizer.options(args.decode, args.temperature, args.size)
 
     def read(i):
@@ -292,6 +292,7 @@ def _process(jobs: list, colorizer, args, batch: Batch) -> None:
         if e is None:
             batch.ok()
         else:
+            batch.misused += isinstance(e, HintOutsideImage)
             batch.fail(jobs[i].name, cause(e))
 
     run_batched(colorizer, len(jobs), read, write, opts, hints=args.hints or None, max_batch=args.batch,

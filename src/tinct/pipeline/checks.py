@@ -13,7 +13,7 @@ MIN_TEMPERATURE = 0.01   # annealed-mean temperature; below ~0.05 the result is 
 MAX_TEMPERATURE = 10.0   # above ~2 the result is already the plain mean
 MIN_SIZE = 32            # network input side, pixels
 MAX_SIZE = 8192          # a photo is never enlarged for the network, so more than this only costs memory
-MAX_COORD = 1e9          # hint x, y, radius in image pixels (hints outside the image are ignored)
+MAX_COORD = 1e9          # hint x, y, radius in image pixels (a hint outside its image fails that image)
 
 
 def number(value, what: str, lo: float, hi: float) -> float:
@@ -46,7 +46,7 @@ def size(value, hi: int = MAX_SIZE) -> int:
 
 
 def hint_numbers(x, y, radius=None, what: str = "hint") -> tuple[float, float, float | None]:
-    """Hint position (any finite value within +-MAX_COORD: outside the image means ignored) and radius
+    """Hint position (any finite value within +-MAX_COORD; whether it lies inside the image is checked where the image is known) and radius
     (``None`` = default, else in ``[0, MAX_COORD]``)."""
     x = number(x, f"{what} x", -MAX_COORD, MAX_COORD)
     y = number(y, f"{what} y", -MAX_COORD, MAX_COORD)

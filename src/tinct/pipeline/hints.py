@@ -107,6 +107,10 @@ def as_hints(hints) -> list[Hint]:
     return out
 
 
+class HintOutsideImage(ValueError):
+    """A hint whose point lies outside the image it is given for (a usage error: CLI exit 2, API 422)."""
+
+
 def hint_discs(hints: list[Hint], image_size: tuple[int, int], grid: tuple[int, int]):
     """Hints given in an image of ``image_size`` (W, H), on a ``grid`` (h, w) -> (discs ``(k, h, w)`` bool,
     CIELAB ab ``(k, 2)``, radii in grid pixels ``(k,)``). A disc covers at least the pixel under its point."""
@@ -117,7 +121,7 @@ def hint_discs(hints: list[Hint], image_size: tuple[int, int], grid: tuple[int, 
     discs, abs_, radii = [], [], []
     for hint in hints:
         if not (0 <= hint.x < W and 0 <= hint.y < H):
-            raise ValueError(f"hint at ({hint.x:g}, {hint.y:g}) is outside the {W}x{H} image")
+            raise HintOutsideImage(f"hint at ({hint.x:g}, {hint.y:g}) is outside the {W}x{H} image")
         cx, cy = hint.x * w / W, hint.y * h / H
         r_img = hint.radius if hint.radius is not None else max(W, H) / 100
         r = max(r_img * max(w / W, h / H), 1.0)
