@@ -176,3 +176,16 @@ def test_shipped_weights_load_without_network(monkeypatch):
     c = Colorizer.load(device="cpu")
     out = c.colorize(np.full((20, 30), 100, np.uint8))
     assert out.shape == (20, 30, 3)
+
+
+def test_shipped_models_by_name(tmp_path):
+    """'default' and every shipped name resolve to weights inside the package that load; v1 stays loadable by
+    name whatever 'default' becomes; an unknown name is an error that lists the shipped names."""
+    from tinct.pipeline.colorizer import DEFAULT_MODEL, SHIPPED_MODELS, resolve_model_path
+    assert "v1" in SHIPPED_MODELS and DEFAULT_MODEL in SHIPPED_MODELS
+    assert resolve_model_path("default") == resolve_model_path(None) == resolve_model_path(DEFAULT_MODEL)
+    assert resolve_model_path("v1").name == "v1.safetensors" and resolve_model_path("v1").is_file()
+    v1 = Colorizer.load("v1", device="cpu")
+    assert v1.colorize(np.full((20, 30), 100, np.uint8)).shape == (20, 30, 3)
+    with pytest.raises(FileNotFoundError, match="'default', 'v1'"):
+        resolve_model_path("v9")

@@ -11,7 +11,7 @@ def add_parser(sub):
     p = sub.add_parser("evaluate", help="measure a model against the grey baseline on colour photos",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("src", type=Path, help="a prepared dataset or a folder of colour photos")
-    p.add_argument("--model", default=None, help="'default' (shipped), a .safetensors file or a run folder")
+    p.add_argument("--model", default=None, help="'default' (shipped), 'v1', a .safetensors file or a run folder")
     p.add_argument("--split", default=None, help="dataset split (default: val if present, else train)")
     p.add_argument("--limit", type=int, default=None, help="evaluate at most this many images")
     p.add_argument("--hints", type=int, default=0, help="also run with N ground-truth hints per image")

@@ -34,25 +34,32 @@ from .hints import as_hints, hint_discs, render_hints
 from .precision import PRECISIONS, autocast
 from .upsample import METHODS as UPSAMPLE_METHODS, upsample_bands
 
-SHIPPED_MODEL = "default"
+SHIPPED_MODELS = ("v1",)      # weights/<name>.safetensors inside the package
+SHIPPED_MODEL = "default"     # the name users give for the recommended one ...
+DEFAULT_MODEL = "v1"          # ... which is this shipped model
 BAND_PIXELS = 1 << 20  # full-resolution work is done ~1 MP at a time
 DEFAULT_UPSAMPLE = "bilinear"  # "guided" (edge-aware) is opt-in: it lost 0.02 dB PSNR on the wallpapers (BENCHMARKS.md)
 CPU_FAST_PATHS = True  # on CPU run a copy of the network with BatchNorm folded, channels_last (BENCHMARKS.md)
 
 
-def shipped_model_path() -> Path:
-    return Path(str(resources.files("tinct") / "weights" / f"{SHIPPED_MODEL}.safetensors"))
+def shipped_model_path(name: str = SHIPPED_MODEL) -> Path:
+    """The weights inside the package for a shipped model's name ('default' or one of SHIPPED_MODELS)."""
+    name = DEFAULT_MODEL if name == SHIPPED_MODEL else name
+    return Path(str(resources.files("tinct") / "weights" / f"{name}.safetensors"))
 
 
 def resolve_model_path(model: str | Path | None) -> Path:
-    """None or 'default' -> the weights inside the package; a run folder -> its model.safetensors; else a file."""
-    if model is None or str(model) == SHIPPED_MODEL:
-        return shipped_model_path()
+    """None or 'default' -> the recommended shipped model; a shipped name (SHIPPED_MODELS, e.g. 'v1') -> that
+    one; a run folder -> its model.safetensors; else a file."""
+    if model is None or str(model) == SHIPPED_MODEL or str(model) in SHIPPED_MODELS:
+        return shipped_model_path(str(model or SHIPPED_MODEL))
     p = Path(model)
     if p.is_dir():
         p = p / MODEL_FILE
     if not p.exists():
-        raise FileNotFoundError(f"model {model}: no such file (give a .safetensors file, a run folder or 'default')")
+        names = ", ".join(repr(n) for n in (SHIPPED_MODEL,) + SHIPPED_MODELS)
+        raise FileNotFoundError(f"model {model}: no such file (give a .safetensors file, a run folder or a "
+                                f"shipped model: {names})")
     return p
 
 

@@ -105,7 +105,7 @@ def table(results: dict) -> str:
 
 def add_arguments(p) -> None:
     p.add_argument("clips", nargs="+", type=Path, metavar="CLIP", help="colour video files (mp4, mov, mkv, ...)")
-    p.add_argument("--model", default=None, help="'default' (shipped), a .safetensors file or a run folder")
+    p.add_argument("--model", default=None, help="'default' (shipped), 'v1', a .safetensors file or a run folder")
     p.add_argument("--stability", type=float, action="append", default=None, metavar="S",
                    help=f"stability settings to compare with per-frame (0); repeatable (default {DEFAULT_STABILITY})")
     p.add_argument("--json", type=Path, default=None, help="also write all figures to this JSON file")
