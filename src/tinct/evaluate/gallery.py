@@ -1,9 +1,9 @@
 """Before/after grids for looking at a model's output with one's own eyes.
 
-    python -m tinct.evaluate.gallery OUT.png --old PHOTO... --truth PHOTO... [--model M] [--height 192]
+    tinct gallery OUT.png --old PHOTO... --truth PHOTO... [--model M [--model M2 ...]] [--height 192]
 
-``--old``: real black-and-white photos, shown as (input | tinct). ``--truth``: colour photos, greyed first
-and shown as (grey | tinct | truth).
+``--old``: real black-and-white photos, shown as (input | each model). ``--truth``: colour photos, greyed first
+and shown as (grey | each model | truth). Several ``--model`` give side-by-side columns (e.g. v1 | v2).
 """
 from __future__ import annotations
 
@@ -28,19 +28,22 @@ def _label(img: Image.Image, text: str) -> Image.Image:
     return img
 
 
-def make_gallery(colorizer: Colorizer, old: list[Path], truth: list[Path], height: int = 192, **opts) -> Image.Image:
+def make_gallery(colorizers, old: list[Path], truth: list[Path], height: int = 192, **opts) -> Image.Image:
+    """``colorizers``: one Colorizer, or a list of (column label, Colorizer)."""
+    if not isinstance(colorizers, (list, tuple)):
+        colorizers = [("tinct", colorizers)]
     rows = []
     for p in old:
         src = open_image(p).convert("RGB")
         grey = src.convert("L").convert("RGB")
-        out = colorizer.colorize(grey, **opts)
-        rows.append([_label(_fit(src, height), p.name), _label(_fit(out, height), "tinct")])
+        rows.append([_label(_fit(src, height), p.name)]
+                    + [_label(_fit(c.colorize(grey, **opts), height), name) for name, c in colorizers])
     for p in truth:
         src = open_image(p).convert("RGB")
         grey = src.convert("L").convert("RGB")
-        out = colorizer.colorize(grey, **opts)
-        rows.append([_label(_fit(grey, height), "grey"), _label(_fit(out, height), "tinct"),
-                     _label(_fit(src, height), "truth")])
+        rows.append([_label(_fit(grey, height), "grey")]
+                    + [_label(_fit(c.colorize(grey, **opts), height), name) for name, c in colorizers]
+                    + [_label(_fit(src, height), "truth")])
     pad = 4
     width = max(sum(c.width for c in r) + pad * len(r) for r in rows)
     sheet = Image.new("RGB", (width, len(rows) * (height + pad)), "white")
@@ -56,20 +59,21 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("out", type=Path)
     p.add_argument("--old", type=Path, nargs="*", default=[])
     p.add_argument("--truth", type=Path, nargs="*", default=[])
-    p.add_argument("--model", default=None)
+    p.add_argument("--model", action="append", default=None,
+                   help="a model (shipped name, file or run folder); repeat for side-by-side columns")
     p.add_argument("--height", type=int, default=192)
     p.add_argument("--temperature", type=float, default=None)
     return p
 
 
 def run(args, p=None) -> int:
-    col = Colorizer.load(args.model, "cpu")
-    sheet = make_gallery(col, args.old, args.truth, args.height, temperature=args.temperature)
+    models = args.model or ["default"]
+    cols = [(str(m) if len(models) > 1 else "tinct", Colorizer.load(m, "cpu")) for m in models]
+    sheet = make_gallery(cols, args.old, args.truth, args.height, temperature=args.temperature)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out)
     print(f"wrote {args.out} ({sheet.width}x{sheet.height})")
     return 0
-
 
 
 def main(argv=None) -> int:
