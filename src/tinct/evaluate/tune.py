@@ -47,7 +47,7 @@ def sweep(run: Path, temperatures, corrections, sizes, limit=None) -> list[dict]
                 logits = col.net(col.network_input(rgb, s))
                 for t in temperatures:
                     for b in corrections:
-                        ab = decode(logits, col.centres, "annealed", t, -b * col.log_w if b else None)
+                        ab = decode(logits, col.centres, "annealed", t, col.shift(b))
                         out = rgb_from_u8(col.recombine(rgb, ab)[None])
                         accs[(s, t, b)].update(rgb_to_lab(out)[:, 1:], lab[:, 1:], out, truth)
     g = grey.result()

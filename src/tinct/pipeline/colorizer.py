@@ -23,6 +23,7 @@ from PIL import Image
 
 from ..device import resolve_device
 from ..color import DECODES, decode
+from ..color.rebalance import correction_shift
 from ..files.read import DEFAULT_MAX_PIXELS, open_image, to_rgb
 from ..model import MODEL_FILE, LoadedModel, load_model_file
 from ..model.config import InferenceConfig
@@ -96,7 +97,7 @@ class Colorizer:
         if device.type == "cpu" and CPU_FAST_PATHS and isinstance(self.net, torch.nn.Module):
             self.net = prepare_for_cpu(self.net)  # 0.6x the forward time (BENCHMARKS.md); loaded.net untouched
         self.centres = loaded.centres.to(device)
-        self.log_w = loaded.weights.clamp(min=1e-12).log().to(device)
+        self.rebalance_weights = loaded.weights.to(device)   # for decode-time correction (shift())
         self.max_pixels = max_pixels
         self.precision = "fp32"
         self.precision_record: dict = {"choice": "fp32"}
@@ -242,11 +243,15 @@ class Colorizer:
         with autocast(self.device, precision or self.precision):
             return self.net(l.to(self.device), None if h is None else h.to(self.device)).float()
 
+    def shift(self, beta: float) -> torch.Tensor | None:
+        """The decode-time log-prior shift undoing a fraction ``beta`` of the training's rebalancing
+        (:func:`~tinct.color.rebalance.correction_shift`), None when ``beta`` is 0."""
+        return correction_shift(self.rebalance_weights, beta)
+
     @torch.inference_mode()
     def decode_logits(self, logits: torch.Tensor, opts: Options) -> torch.Tensor:
         """Logits ``(N, Q, h, w)`` -> ab ``(N, 2, h, w)`` on the CPU (CIELAB units)."""
-        shift = -opts.rebalance_correction * self.log_w if opts.rebalance_correction else None
-        return decode(logits, self.centres, opts.decode, opts.temperature, shift).cpu()
+        return decode(logits, self.centres, opts.decode, opts.temperature, self.shift(opts.rebalance_correction)).cpu()
 
     def forward_ab(self, ls: list[torch.Tensor], hs: list, opts: Options) -> list[torch.Tensor]:
         """Low-resolution ab ``(1, 2, h/4, w/4)`` for each network input (same-shaped ones in one forward); ``hs``

@@ -55,7 +55,7 @@ class TemporalColorizer:
         self.pending = hints_by_frame(hints)
         self.active: list = []
         self.flow = FlowEstimator() if (self.stability > 0 or self.pending) else None
-        self.shift = -opts.rebalance_correction * colorizer.log_w if opts.rebalance_correction else None
+        self.shift = colorizer.shift(opts.rebalance_correction)
         self.index = 0
         self.prev = None   # (L (h, w), histogram, p (1, Q, h/4, w/4)) of the previous frame
         self.cuts: list[int] = []
