@@ -54,3 +54,17 @@ def test_train_without_the_train_extra_says_so_in_one_line(tmp_path, monkeypatch
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["tinct train: needs the 'train' extra (tensorboard is not installed): pip install 'tinct[train]'"]
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("argv, module, extra", [(["serve", "--port", "8123"], "uvicorn", "serve"),
+                                                 (["export", "--onnx", "x.onnx"], "onnx", "onnx")])
+def test_serve_and_export_without_their_extra_say_so_in_one_line(argv, module, extra, tmp_path, monkeypatch,
+                                                                  capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == module else real(n, *a))
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"tinct {argv[0]}: needs the '{extra}' extra ({module} is not installed): "
+                   f"pip install 'tinct[{extra}]'"]
+    assert not (tmp_path / "x.onnx").exists()

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 from ..files.jobs import cause, read_source, show, write_result
+from .args import number, parsed
 from .colorize_plan import UsageError, plan, precheck
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -97,42 +98,27 @@ def _decodes():
     return DECODES
 
 
+@parsed
 def _temperature(text):
     from ..pipeline import checks
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
-    try:
-        return checks.temperature(v)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+    return checks.temperature(number(text))
 
 
+@parsed
 def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return v
+    return number(text, int, lo=1)
 
 
+@parsed
 def _size(text):
     from ..pipeline import checks
-    try:
-        return checks.size(_positive_int(text))
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+    return checks.size(number(text, int, lo=1))
 
 
+@parsed
 def _hint(text):
     from ..pipeline.hints import parse_hint_arg
-    try:
-        return parse_hint_arg(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+    return parse_hint_arg(text)
 
 
 # --- work -----------------------------------------------------------------------------------------------

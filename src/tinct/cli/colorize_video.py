@@ -6,12 +6,12 @@ several inputs), ``FOLDER/<stem><ext>``; with -o FILE.mp4|.mov|.mkv|.avi (one vi
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 from ..files.jobs import cause, show
+from .args import missing_extra, number, parsed
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 
@@ -29,25 +29,18 @@ def add_video_arguments(p) -> None:
                         "shot and is dropped at the next cut; repeatable (plain --hint applies from frame 0)")
 
 
+@parsed
 def _unit(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= v <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
-    return v
+    return number(text, lo=0, hi=1)
 
 
+@parsed
 def _frame_hint(text):
     from ..pipeline.hints import parse_hint_arg
     hint, sep, frame = text.rpartition("@")
-    try:
-        if not sep or not frame.strip().isdigit():
-            raise ValueError(f"video hint {text!r} is not X,Y,#RRGGBB[,RADIUS]@FRAME")
-        return int(frame), parse_hint_arg(hint)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+    if not sep or not frame.strip().isdigit():
+        raise ValueError(f"video hint {text!r} is not X,Y,#RRGGBB[,RADIUS]@FRAME")
+    return int(frame), parse_hint_arg(hint)
 
 
 def _videos_in(folder: Path, recursive: bool) -> list[Path]:
@@ -122,7 +115,7 @@ def run_videos(args, load) -> tuple[int, list]:
         from ..video.io import DEFAULT_CRF
         import av  # noqa: F401
     except ImportError:
-        print("tinct: videos need PyAV and OpenCV: pip install 'tinct[video]'", file=sys.stderr)
+        print(missing_extra("tinct", "video", "PyAV or OpenCV"), file=sys.stderr)
         return 2, rest
     stability = DEFAULT_STABILITY if args.stability is None else args.stability
     crf = DEFAULT_CRF if args.crf is None else args.crf

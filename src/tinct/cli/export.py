@@ -4,24 +4,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .args import require
+
 
 def add_parser(sub):
     p = sub.add_parser("export", help="export a model to ONNX (one self-contained .onnx file)")
     p.add_argument("--onnx", required=True, type=Path, metavar="FILE", help="ONNX file to write")
     p.add_argument("--model", default=None,
-                   help="'default' (the recommended shipped model), 'v1' (the first release), a .safetensors model file or a run folder")
+                   help="'default' (the recommended shipped model), 'v1', a .safetensors model file or a run folder")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     p.add_argument("--quiet", action="store_true")
     return p
 
 
 def run(args) -> int:
-    try:
-        from ..export.onnx import DEFAULT_OPSET, export_onnx
-        import onnx  # noqa: F401  (fail early with a clear message)
-    except ModuleNotFoundError as e:
-        print(f"tinct export: {e}; install it with: pip install 'tinct[onnx]'", file=sys.stderr)
+    why = require("tinct export", "onnx", "onnx")   # fail early, before loading anything
+    if why:
+        print(why, file=sys.stderr)
         return 2
+    from ..export.onnx import DEFAULT_OPSET, export_onnx
     from ..model import load_model_file
     from ..pipeline.colorizer import resolve_model_path
     opset = args.opset or DEFAULT_OPSET

@@ -1,11 +1,12 @@
 """``tinct serve``: the web page and HTTP API (FastAPI + uvicorn) around one loaded model."""
 from __future__ import annotations
 
-import argparse
 import errno
 import ipaddress
 import socket
 import sys
+
+from .args import number, parsed, require
 
 
 def add_parser(sub):
@@ -48,15 +49,15 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    try:
-        import uvicorn
-
-        from ..server.app import create_app
-        from ..server.origin import served_names
-        from ..server.protocol import with_header_timeout
-    except ModuleNotFoundError as e:
-        print(f"tinct serve: {e.name} is not installed; pip install 'tinct[serve]'", file=sys.stderr)
+    why = require("tinct serve", "serve", "fastapi", "uvicorn", "multipart")
+    if why:
+        print(why, file=sys.stderr)
         return 2
+    import uvicorn
+
+    from ..server.app import create_app
+    from ..server.origin import served_names
+    from ..server.protocol import with_header_timeout
     from ..pipeline.colorizer import Colorizer
 
     if (not 0 < args.max_upload_mb < 1e6 or args.max_pixels <= 0 or args.queue < 0 or args.workers < 1
@@ -95,14 +96,9 @@ def run(args) -> int:
     return 0
 
 
+@parsed
 def _port(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= v <= 65535:
-        raise argparse.ArgumentTypeError(f"{v} is not a port: give 1-65535 (e.g. --port 8000)")
-    return v
+    return number(text, int, 1, 65535, out_of_range="{value} is not a port: give 1-65535 (e.g. --port 8000)")
 
 
 def bind_socket(host: str, port: int):

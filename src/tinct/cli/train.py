@@ -5,6 +5,7 @@ import dataclasses
 import sys
 
 from ..model.config import InferenceConfig, ModelConfig
+from . import args as cli_args
 from ..train.config import TrainConfig
 
 ALIASES = {"arch": "--model"}
@@ -120,8 +121,7 @@ def run(args) -> int:
     cfg = config_from_args(args)
     missing = missing_extra(cfg, args.resume)
     if missing:
-        print(f"tinct train: needs the 'train' extra ({missing} is not installed): pip install 'tinct[train]'",
-              file=sys.stderr)
+        print(cli_args.missing_extra("tinct train", "train", missing), file=sys.stderr)
         return 2
     from ..train.checkpoint import CheckpointError
     from ..train.loop import TrainingError, train
