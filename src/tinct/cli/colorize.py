@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from pathlib import Path
 
 from ..files.jobs import cause, read_source, show, write_result
 from .colorize_plan import UsageError, plan, precheck
@@ -46,10 +45,11 @@ exit status: 0 if every input succeeded (or was skipped), 1 if any failed (one l
 
 def add_parser(sub):
     from ..files.read import DEFAULT_MAX_PIXELS
+    from ..files.urls import out_arg
     p = sub.add_parser("colorize", help="colorize photos, folders of photos, or stdin to stdout",
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, or - (stdin to stdout)")
-    p.add_argument("-o", "--out", type=Path, metavar="OUT",
+    p.add_argument("-o", "--out", type=out_arg, metavar="OUT",
                    help="output folder (created if missing) or, for a single input, output file")
     p.add_argument("-r", "--recursive", action="store_true", help="also colorize images in subfolders")
     p.add_argument("--ext", choices=EXTS, default="same", help="output format (default: same as the input)")
@@ -171,6 +171,9 @@ class Batch:
 
 
 def run(args) -> int:
+    from ..cluster.start import start
+    if (rc := start(args, Batch, _load)) is not None:   # --ray without Ray; fsspec URLs (cluster mode only)
+        return rc
     from .colorize_video import run_videos
     video_rc, args.inputs = run_videos(args, _load)  # video files (and videos in folders): tinct.video
     if not args.inputs:
@@ -182,11 +185,6 @@ def _run_photos(args) -> int:
     from PIL import Image
 
     from ..files.write import clean_stale_temps
-    if getattr(args, "ray", None) is not None:
-        from ..cluster import ray_missing
-        if ray_missing():
-            print(f"tinct: {ray_missing()}", file=sys.stderr)
-            return 2
     try:
         p = plan(args)
     except UsageError as e:
