@@ -191,3 +191,13 @@ def test_a_missing_backend_is_a_one_line_error_before_any_work(tinct_cli, tmp_pa
     assert r.rc == 2 and r.error_lines() == ["tinct: nosuch://x/y: unknown URL protocol nosuch:// (no fsspec "
                                              "file system of that name)"]
     assert not (tmp_path / "out").exists()
+
+
+def test_put_bytes_on_local_files_uses_the_local_atomic_writer(tmp_path):
+    fs = urls.local_fs()
+    urls.put_bytes(fs, str(tmp_path / "new" / "r.tsv"), b"one")   # folder made, as for local outputs
+    with pytest.raises(OutputExists):
+        urls.put_bytes(fs, str(tmp_path / "new" / "r.tsv"), b"two")
+    urls.put_bytes(fs, str(tmp_path / "new" / "r.tsv"), b"three", overwrite=True)
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["r.tsv"]
+    assert (tmp_path / "new" / "r.tsv").read_bytes() == b"three"

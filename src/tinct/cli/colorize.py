@@ -50,7 +50,7 @@ def add_parser(sub):
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, or - (stdin to stdout)")
     p.add_argument("-o", "--out", type=out_arg, metavar="OUT",
-                   help="output folder (created if missing) or, for a single input, output file")
+                   help="output folder (created if missing) or, for a single input, output file; with --ray a URL")
     p.add_argument("-r", "--recursive", action="store_true", help="also colorize images in subfolders")
     p.add_argument("--ext", choices=EXTS, default="same", help="output format (default: same as the input)")
     g = p.add_mutually_exclusive_group()
@@ -87,7 +87,8 @@ def add_parser(sub):
     add_video_arguments(p)
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="spread the work over a Ray cluster (needs tinct[cluster]): auto, ray://HOST:PORT, or none "
-                        "for a local Ray on this machine; failures also go to tinct-failures.tsv (README)")
+                        "for a local Ray on this machine; the inputs and -o may then also be fsspec URLs (s3://, gs://, "
+                        "file://...; needs their backend, e.g. s3fs); failures also go to tinct-failures.tsv (README)")
     return p
 
 

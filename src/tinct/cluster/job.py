@@ -2,10 +2,12 @@
 a pool of ColorizeWorker actors (one model each); results stream back in input order to the CLI's progress bar
 and error lines, and failures go to a report file.
 
-Guarantees: outputs are written by the workers atomically (temporary name in the output folder, then rename),
-so a killed worker leaves no partial file; Ray restarts the actor and retries its in-flight batch; a row whose
-output already exists on retry is kept, not rewritten (exactly once); a rerun with --skip-existing skips
-finished outputs before any work is sent."""
+Rows are local paths or fsspec URLs (cluster.url_plan, files.urls); the report goes to the -o folder or URL.
+
+Guarantees: outputs are written by the workers atomically (temporary name in the output folder, then rename;
+on object stores one put of the complete bytes), so a killed worker leaves no partial file; Ray restarts the
+actor and retries its in-flight batch; a row whose output already exists on retry is kept, not rewritten
+(exactly once); a rerun with --skip-existing skips finished outputs before any work is sent."""
 from __future__ import annotations
 
 import csv

@@ -135,11 +135,14 @@ def write_result(url: str, out_img, src, fmt: str | None, overwrite: bool, tag: 
 
 def put_bytes(fs, path: str, data: bytes, overwrite: bool = False, direct: bool | None = None,
               tag: str = "") -> None:
-    """Write ``data`` to ``path`` of ``fs``, never partially: one put where ``direct`` (default: the store's
-    put is atomic, :data:`ATOMIC_PUT`), else a temporary name then a move. Raises OutputExists (``path``
+    """Write ``data`` to ``path`` of ``fs``, never partially: the local atomic writer for local files, one put
+    where ``direct`` (default: the store's put is atomic, :data:`ATOMIC_PUT`), else a temporary name then a move. Raises OutputExists (``path``
     exists and not ``overwrite``) or OutputError; on any error no temporary is left behind."""
     from .jobs import cause
-    from .write import OutputError, OutputExists
+    from .write import OutputError, OutputExists, write_atomic
+    if is_local(fs):
+        write_atomic(path, lambda f: f.write(data), overwrite=overwrite)
+        return
     name = fs.unstrip_protocol(path)
     exists = OutputExists(f"{name} already exists (use --overwrite to replace it)")
     if direct is None:
