@@ -201,3 +201,14 @@ def test_put_bytes_on_local_files_uses_the_local_atomic_writer(tmp_path):
     urls.put_bytes(fs, str(tmp_path / "new" / "r.tsv"), b"three", overwrite=True)
     assert [p.name for p in (tmp_path / "new").iterdir()] == ["r.tsv"]
     assert (tmp_path / "new" / "r.tsv").read_bytes() == b"three"
+
+
+def test_an_unlistable_output_folder_fails_its_inputs_with_one_line(mem, monkeypatch):
+    fs, root = mem
+    _fill(fs, root, ["in/a.jpg", "in/b.jpg"])
+    real_ls = fs.ls
+    monkeypatch.setattr(fs, "ls", lambda p, *a, **k: (_ for _ in ()).throw(PermissionError(13, "Access Denied"))
+                        if "/out" in p else real_ls(p, *a, **k))
+    p = plan_urls(_args([root + "/in"], root + "/out"))
+    assert p.rows == [] and [n for n, _ in p.errors] == [f"{root}/in/a.jpg", f"{root}/in/b.jpg"]
+    assert p.errors[0][1] == f"cannot list output folder memory:///{root[len('memory://'):]}/out: access Denied"

@@ -94,7 +94,11 @@ def plan_urls(args) -> UrlPlan:
     out_key = None
     if out is not None:
         out_fs, out_path, out_base = place(out)
-        if format_for(out_path) and not out_fs.isdir(out_path):
+        try:
+            is_file = format_for(out_path) is not None and not out_fs.isdir(out_path)
+        except Exception as e:
+            raise UsageError(f"-o {show(out)}: {cause(e)}") from None
+        if is_file:
             raise UsageError(f"-o {show(out)}: with URLs -o must be a folder")
         out_key = _key(out_fs, out_path)
     result = UrlPlan()
@@ -166,3 +170,5 @@ def _listing(fs, folder: str):
         return {p.rstrip("/") for p in fs.ls(folder, detail=False)}
     except (FileNotFoundError, NotADirectoryError):
         return set()
+    except Exception as e:      # credentials, permissions, network: each of its inputs fails with this line
+        return f"cannot list output folder {show(fs.unstrip_protocol(folder))}: {cause(e)}"
