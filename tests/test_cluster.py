@@ -111,3 +111,41 @@ def test_killed_worker_loses_nothing_and_rerun_does_nothing(cluster, archive, ti
     before.pop("tinct-failures.tsv"), after.pop("tinct-failures.tsv")
     assert after == before   # no output rewritten (same inode, mtime and size)
     shutil.rmtree(out)
+
+
+@pytest.fixture(scope="module")
+def small_archive(tmp_path_factory):
+    """24 inputs in two folders (JPEG, PNG) plus 3 corrupt ones and a hidden file."""
+    root = tmp_path_factory.mktemp("small")
+    make_image_folder(root, 12, size=48, seed=3)
+    make_image_folder(root, 12, size=48, seed=4, subdir="box", ext=".png", prefix="scan")
+    (root / "bad.jpg").write_bytes(b"not an image")
+    (root / "box" / "empty.png").write_bytes(b"")
+    (root / "box" / "trunc.jpg").write_bytes((root / "img00002.jpg").read_bytes()[:250])
+    (root / ".hidden.jpg").write_bytes((root / "img00001.jpg").read_bytes())
+    return root
+
+
+def test_file_urls_give_the_same_bytes_and_errors_as_plain_paths(cluster, small_archive, tinct_cli, tmp_path):
+    """The fsspec code path (listing, reading, writing at URLs) on Ray workers: file:// URLs, as memory://
+    cannot cross processes. Then a rerun with --skip-existing rewrites nothing."""
+    plain = tinct_cli("colorize", small_archive, "-r", "-o", tmp_path / "plain", *OPTS, "--ext", "png")
+    url = tinct_cli("colorize", f"file://{small_archive}", "-r", "-o", f"file://{tmp_path}/url", *OPTS,
+                    "--ext", "png", "--ray")
+    assert plain.rc == url.rc == 1 and len(plain.error_lines()) == 3
+    assert sorted(ln.replace("file://", "") for ln in url.error_lines()) == sorted(plain.error_lines())
+    want, got = _files(tmp_path / "plain"), _files(tmp_path / "url")
+    report = got.pop("tinct-failures.tsv")
+    assert len(want) == 24 and sorted(got) == sorted(want)
+    assert all(got[k].read_bytes() == want[k].read_bytes() for k in want)
+    rows = [ln.split("\t") for ln in report.read_text().splitlines()]
+    assert rows[0] == ["file", "cause"] and all(f.startswith(f"file://{small_archive}/") for f, _ in rows[1:])
+    assert sorted(f"tinct: {f[len('file://'):]}: {c}" for f, c in rows[1:]) == sorted(plain.error_lines())
+
+    before = _stamp(tmp_path / "url")
+    again = tinct_cli("colorize", f"file://{small_archive}", "-r", "-o", f"file://{tmp_path}/url", *OPTS,
+                      "--ext", "png", "--ray", "--skip-existing")
+    assert again.rc == 1 and sorted(again.error_lines()) == sorted(url.error_lines())
+    after = _stamp(tmp_path / "url")
+    before.pop("tinct-failures.tsv"), after.pop("tinct-failures.tsv")
+    assert after == before

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from pathlib import Path
 
 from ..files.jobs import cause, read_source, show, write_result
 from .args import number, parsed
@@ -47,11 +46,12 @@ exit status: 0 if every input succeeded (or was skipped), 1 if any failed (one l
 
 def add_parser(sub):
     from ..files.read import DEFAULT_MAX_PIXELS
+    from ..files.urls import out_arg
     p = sub.add_parser("colorize", help="colorize photos, folders of photos, or stdin to stdout",
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, or - (stdin to stdout)")
-    p.add_argument("-o", "--out", type=Path, metavar="OUT",
-                   help="output folder (created if missing) or, for a single input, output file")
+    p.add_argument("-o", "--out", type=out_arg, metavar="OUT",
+                   help="output folder (created if missing) or, for a single input, output file; with --ray a URL")
     p.add_argument("-r", "--recursive", action="store_true", help="also colorize images in subfolders")
     p.add_argument("--ext", choices=EXTS, default="same", help="output format (default: same as the input)")
     g = p.add_mutually_exclusive_group()
@@ -88,7 +88,8 @@ def add_parser(sub):
     add_video_arguments(p)
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="spread the work over a Ray cluster (needs tinct[cluster]): auto, ray://HOST:PORT, or none "
-                        "for a local Ray on this machine; failures also go to tinct-failures.tsv (README)")
+                        "for a local Ray on this machine; the inputs and -o may then also be fsspec URLs (s3://, gs://, "
+                        "file://...; needs their backend, e.g. s3fs); failures also go to tinct-failures.tsv (README)")
     return p
 
 
@@ -157,6 +158,9 @@ class Batch:
 
 
 def run(args) -> int:
+    from ..cluster.start import start
+    if (rc := start(args, Batch, _load)) is not None:   # --ray without Ray; fsspec URLs (cluster mode only)
+        return rc
     from .colorize_video import run_videos
     video_rc, args.inputs = run_videos(args, _load)  # video files (and videos in folders): tinct.video
     if not args.inputs:
@@ -168,11 +172,6 @@ def _run_photos(args) -> int:
     from PIL import Image
 
     from ..files.write import clean_stale_temps
-    if getattr(args, "ray", None) is not None:
-        from ..cluster import ray_missing
-        if ray_missing():
-            print(f"tinct: {ray_missing()}", file=sys.stderr)
-            return 2
     try:
         p = plan(args)
     except UsageError as e:

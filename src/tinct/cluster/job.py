@@ -2,10 +2,12 @@
 a pool of ColorizeWorker actors (one model each); results stream back in input order to the CLI's progress bar
 and error lines, and failures go to a report file.
 
-Guarantees: outputs are written by the workers atomically (temporary name in the output folder, then rename),
-so a killed worker leaves no partial file; Ray restarts the actor and retries its in-flight batch; a row whose
-output already exists on retry is kept, not rewritten (exactly once); a rerun with --skip-existing skips
-finished outputs before any work is sent."""
+Rows are local paths or fsspec URLs (cluster.url_plan, files.urls); the report goes to the -o folder or URL.
+
+Guarantees: outputs are written by the workers atomically (temporary name in the output folder, then rename;
+on object stores one put of the complete bytes), so a killed worker leaves no partial file; Ray restarts the
+actor and retries its in-flight batch; a row whose output already exists on retry is kept, not rewritten
+(exactly once); a rerun with --skip-existing skips finished outputs before any work is sent."""
 from __future__ import annotations
 
 import csv
@@ -64,35 +66,51 @@ def colorize_rows(rows: list[dict], opts: dict, workers: int | None = None, batc
         yield {k: str(r[k]) for k in ("name", "status", "cause")}
 
 
-def report_path(args) -> Path:
-    """Where the failures report goes: the -o folder, else the current folder."""
+def report_path(args):
+    """Where the failures report goes: the -o folder (a URL there too), else the current folder."""
+    from ..files.urls import is_url, join
     out = getattr(args, "out", None)
+    if is_url(out):
+        return join(out, REPORT_NAME)
     if out is not None and Path(out).is_dir():
         return Path(out) / REPORT_NAME
     return Path(REPORT_NAME)
 
 
-def write_report(path: Path, failures: list) -> None:
-    """``failures``: (file, cause) pairs -> a TSV with a header; removed when there are none (a clean rerun)."""
+def write_report(path, failures: list) -> None:
+    """``failures``: (file, cause) pairs -> a TSV with a header at ``path`` (a local path or a URL), written
+    atomically; removed when there are none (a clean rerun)."""
+    import io
+    from ..files import urls
     from ..files.write import write_atomic
-    if not failures:
-        if path.is_file():
-            path.unlink()
-        return
-
-    def fill(f):
-        import io
-        text = io.StringIO()
-        w = csv.writer(text, delimiter="\t", lineterminator="\n")
-        w.writerow(["file", "cause"])
-        w.writerows(failures)
-        f.write(text.getvalue().encode())
-    write_atomic(path, fill, overwrite=True)
+    text = io.StringIO()
+    w = csv.writer(text, delimiter="\t", lineterminator="\n")
+    w.writerow(["file", "cause"])
+    w.writerows(failures)
+    data = text.getvalue().encode()
+    if urls.is_url(path):
+        fs, where = urls.split(path)
+        if failures:
+            urls.put_bytes(fs, where, data, overwrite=True)
+        elif fs.exists(where):
+            fs.rm_file(where)
+    elif failures:
+        write_atomic(path, lambda f: f.write(data), overwrite=True)
+    elif Path(path).is_file():
+        Path(path).unlink()
 
 
 def run_on_ray(todo: list, args, batch) -> int:
-    """Colorize the planned ``todo`` jobs on Ray, reporting each to ``batch`` (the CLI's bar and error lines).
-    Returns 0, or 2 when the cluster cannot be reached (message printed)."""
+    """Colorize the planned ``todo`` jobs (local files) on Ray, reporting each to ``batch`` (the CLI's bar and
+    error lines). Returns 0, or 2 when the cluster cannot be reached (message printed)."""
+    rows = [{"src": os.path.abspath(j.src), "dst": os.path.abspath(j.out), "fmt": j.fmt or "", "name": j.name}
+            for j in todo]
+    return run_rows(rows, args, batch)
+
+
+def run_rows(rows: list, args, batch, extra_opts: dict | None = None) -> int:
+    """Colorize ``rows`` ({src, dst, fmt, name}: local paths or URLs) on Ray; each result goes to ``batch``
+    and the failures to the report file. Returns 0, or 2 when the cluster cannot be reached."""
     from ..files.jobs import cause
     from .worker import worker_opts
     address = None if args.ray == "local" else args.ray
@@ -101,9 +119,7 @@ def run_on_ray(todo: list, args, batch) -> int:
     except Exception as e:
         print(f"tinct: cannot connect to Ray at {address or 'a new local cluster'}: {cause(e)}", file=sys.stderr)
         return 2
-    rows = [{"src": os.path.abspath(j.src), "dst": os.path.abspath(j.out), "fmt": j.fmt or "", "name": j.name}
-            for j in todo]
-    for r in colorize_rows(rows, worker_opts(args)):
+    for r in colorize_rows(rows, {**worker_opts(args), **(extra_opts or {})}):
         if r["status"] == "fail":
             batch.fail(r["name"], r["cause"])
         else:

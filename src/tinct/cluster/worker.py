@@ -1,4 +1,5 @@
 """The Ray Data actor that colorizes batches of (src, dst) rows: one model per worker process, loaded once.
+A row's src and dst are local paths or fsspec URLs (files.urls: same decoding, same encoding, atomic writes).
 
 Each row is read, colorized and written exactly as plain ``tinct colorize`` does (same reader, same Colorizer
 call, same atomic writer), so the output bytes are the same. Rows in, rows out: ``name``, ``status``
@@ -43,21 +44,26 @@ class ColorizeWorker:
         return out
 
     def _one(self, src: str, dst: str, fmt: str | None) -> tuple[str, str]:
-        from ..files.jobs import read_source, write_result
-        from ..files.jobs import Job, cause
+        from ..files import urls
+        from ..files.jobs import Job, cause, read_source, write_result
         o = self.opts
-        job = Job(Path(src), src, Path(dst), fmt)
-        if not o["overwrite"] and os.path.lexists(dst):
-            # The driver checked dst was absent before the job: it was written by an earlier attempt of this
-            # row (a worker killed after the rename, then retried). Exactly once: keep it.
-            return "done", ""
         try:
+            if not o["overwrite"] and urls.exists(dst):
+                # The driver checked dst was absent before the job: it was written by an earlier attempt of
+                # this row (a worker killed after the rename, then retried). Exactly once: keep it.
+                return "done", ""
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                img = read_source(job, o["max_pixels"])
+                if urls.is_url(src):
+                    img = urls.read_source(src, o["max_pixels"])
+                else:
+                    img = read_source(Job(Path(src), src, None), o["max_pixels"])
                 res = self.colorizer.colorize(img.image, hints=o["hints"] or None, decode=o["decode"],
                                               temperature=o["temperature"], size=o["size"])
-                write_result(job, res, img, o["overwrite"])
+                if urls.is_url(dst):
+                    urls.write_result(dst, res, img, fmt, o["overwrite"], tag=o.get("temp_tag", ""))
+                else:
+                    write_result(Job(Path(src), src, Path(dst), fmt), res, img, o["overwrite"])
         except Exception as e:
             return "fail", cause(e)
         return "ok", ""

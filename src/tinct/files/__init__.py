@@ -5,4 +5,5 @@
 - ``atomic``: the temporary-file-fsync-rename primitive (also used for models and checkpoints).
 - ``jobs``: one colorize job (input file or stdin -> output file or stdout), the one-line causes printed
   for failures; shared by ``tinct colorize`` and the Ray workers.
+- ``urls``: the same at fsspec URLs (s3://, gs://, file://...), for the Ray workers: listing, reading, atomic puts.
 """

@@ -63,6 +63,11 @@ def read_source(job: Job, max_pixels: int) -> Source:
                 raise ImageError("empty file")
             fmt = None
             img = open_image(f, max_pixels)
+    return source_of(img, fmt)
+
+
+def source_of(img, fmt: str | None = None) -> Source:
+    """An opened image (``open_image``) with its EXIF (None when unreadable)."""
     try:
         exif = img.getexif()
     except Exception:

@@ -1,0 +1,95 @@
+"""Where ``tinct colorize`` hands over to the cluster mode, before anything is read or written.
+
+- no ``--ray``: local paths go on as plain colorize; a URL is a one-line usage error (URLs need ``--ray``);
+- ``--ray`` without Ray installed: a one-line error naming the extra;
+- ``--ray`` with local paths only: plain colorize's planning, then cluster.job.run_on_ray (unchanged);
+- ``--ray`` with a URL among the inputs or ``-o``: every URL's fsspec backend is checked first (a missing one is
+  a one-line error naming the package, exit 2), then the whole job runs here: planned from listings
+  (cluster.url_plan), colorized by the Ray workers, which read and write the URLs (files.urls), failures
+  printed and reported as for local folders. Photos only: video inputs are not listed at URLs.
+
+Light to import: Ray and fsspec are imported only when used."""
+from __future__ import annotations
+
+import posixpath
+import secrets
+import sys
+
+from ..files.jobs import show
+from ..files.urls import is_url
+
+
+def start(args, make_batch, load) -> int | None:
+    """An exit status when the cluster mode settles the command, else None (the local photo path goes on).
+    ``make_batch(args, total)``: the CLI's progress bar and error lines; ``load(args)``: the CLI's model
+    loader (a Colorizer, or None with the message printed)."""
+    from . import ray_missing
+    found = [str(t) for t in [*args.inputs, args.out] if is_url(t)]
+    if getattr(args, "ray", None) is None:
+        if found:
+            print(f"tinct: {show(found[0])}: URLs are read and written by the cluster mode only: add --ray "
+                  "(alone: a local Ray on this machine)", file=sys.stderr)
+            return 2
+        return None
+    if ray_missing():
+        print(f"tinct: {ray_missing()}", file=sys.stderr)
+        return 2
+    if not found:
+        return None
+    from ..files.urls import backend_error
+    for url in found:
+        why = backend_error(url)
+        if why:
+            print(f"tinct: {show(url)}: {why}", file=sys.stderr)
+            return 2
+    return run_urls(args, make_batch, load)
+
+
+def run_urls(args, make_batch, load) -> int:
+    """Plan, colorize on Ray and report a job with URLs; the exit status of plain colorize (0, 1 or 2)."""
+    from .url_plan import UsageError, plan_urls
+    try:
+        p = plan_urls(args)
+    except UsageError as e:
+        print(f"tinct: {e}", file=sys.stderr)
+        return 2
+    total = len(p.rows) + len(p.errors) + p.skipped
+    batch = make_batch(args, total)
+    for name, why in p.errors:
+        batch.fail(name, why)
+    for _ in range(p.skipped):
+        batch.ok(skipped=True)
+    try:
+        if p.rows:
+            colorizer = load(args)
+            if colorizer is None:
+                return 2
+            args.resolved_precision = colorizer.precision   # workers run as this process would
+            del colorizer   # loaded only to check the model; each Ray worker loads its own
+            tag = secrets.token_hex(4)
+            _clean(p.rows, tag)
+            from .job import run_rows
+            rc = run_rows(p.rows, args, batch, {"temp_tag": tag})
+            _clean(p.rows, tag)
+            if rc:
+                return rc
+    finally:
+        batch.bar.close()
+    if total > 1 and not args.quiet:
+        skipped = f", skipped {batch.skipped} (output exists)" if batch.skipped else ""
+        print(f"colorized {batch.done} of {total} images{skipped}, {batch.failed} failed", file=sys.stderr)
+    return 1 if batch.failed else 0
+
+
+def _clean(rows: list, tag: str) -> None:
+    """Remove temporary files left in the output folders by killed workers: local folders (file:// and
+    plain paths) those of processes no longer running, as plain colorize does; stores without an atomic put
+    those of this job (``tag``). Object stores with an atomic put never have any."""
+    from ..files import urls
+    from ..files.write import clean_stale_temps
+    for name in sorted({posixpath.dirname(r["dst"]) for r in rows}):
+        fs, folder = urls.split(name) if is_url(name) else (urls.local_fs(), name)
+        if urls.is_local(fs):
+            clean_stale_temps(folder)
+        elif not urls.atomic_put(fs):
+            urls.remove_temps(fs, folder, tag)
