@@ -1,5 +1,5 @@
 // Hints on the photo: markers and the list, adding, selecting, dragging, deleting, keyboard placement.
-import { $, original, stage, markers, picker, autoBox, list, noHints, countPill, state, suggestBox, snapshot, record, setStatus, setAppStatus, hintRadius, clamp } from "./state.js";
+import { $, original, stage, markers, picker, autoBox, list, noHints, countPill, state, suggestBox, snapshot, record, setStatus, setAppStatus, hintRadius, clamp, suggestions } from "./state.js";
 import { colorize, markStale, requestSuggest } from "./remote.js";
 
 // undo / redo: snapshots of the hints
@@ -51,7 +51,27 @@ export function addHint(p) {
   state.hints.push({ x: p.x, y: p.y, color: picker.value, radius: hintRadius() });
   state.selected = state.hints.length - 1;
   changed();
-  requestSuggest(state.selected);
+  requestSuggest(state.selected, showSuggestions);
+}
+
+// the model's suggested colours at hint ``h`` as a palette; one click recolours that hint (an explicit action)
+function showSuggestions(h, found) {
+  suggestions.textContent = "";
+  found.forEach((sg) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.style.background = sg.color; b.dataset.color = sg.color;
+    b.title = `${sg.color} · ${Math.round(sg.probability * 100)}%`;
+    b.setAttribute("aria-label", `Use suggested ${sg.color} (${Math.round(sg.probability * 100)}%)`);
+    b.textContent = `${Math.round(sg.probability * 100)}%`;
+    b.addEventListener("click", () => {
+      const k = state.hints.indexOf(h);
+      picker.value = sg.color;
+      if (k < 0) return;
+      record(); h.color = sg.color; state.selected = k; changed();
+    });
+    suggestions.appendChild(b);
+  });
+  suggestBox.hidden = !found.length;
 }
 
 export function renderHints() {
@@ -124,8 +144,8 @@ export function endDrag() {
   if (!drag) return;
   const d = drag; drag = null;
   d.el.classList.remove("dragging");
-  if (d.moved) { state.past.push(d.before); state.future = []; state.selected = d.i; changed(); requestSuggest(d.i); }
-  else { select(d.i); requestSuggest(d.i); }
+  if (d.moved) { state.past.push(d.before); state.future = []; state.selected = d.i; changed(); requestSuggest(d.i, showSuggestions); }
+  else { select(d.i); requestSuggest(d.i, showSuggestions); }
 }
 markers.addEventListener("pointerup", endDrag);
 markers.addEventListener("pointercancel", endDrag);

@@ -1,7 +1,6 @@
 // Talking to the server: POST /api/colorize (hints as JSON [{x, y, color: "#rrggbb", radius}]) and
 // POST /api/suggest (the model's likely colours at a hint), one suggestion request at a time.
-import { app, original, result, picker, download, timing, decodeSel, tempInput, state, before, suggestBox, suggestions, record, setStatus, setAppStatus, hintPayload, round2 } from "./state.js";
-import { changed } from "./hints.js";
+import { app, original, result, download, timing, decodeSel, tempInput, state, before, setStatus, setAppStatus, hintPayload, round2 } from "./state.js";
 
 // ---------------------------------------------------------------- colorizing
 export function setResult(blob, seconds) {
@@ -94,14 +93,15 @@ export function markStale(noDownload) {
 
 // suggested colours at a hint: the model's likely colours there (POST /api/suggest). One request at a time,
 // and never beside a colorize in flight, so that a busy page cannot fill the server's queue (503s).
+// ``show(hint, suggestions)`` puts them on the page (hints.js), so that this module needs no UI of its own.
 let suggestSeq = 0, pendingSuggest = null, suggestBusy = false;
-export function requestSuggest(i) { pendingSuggest = i; pumpSuggest(); }
+export function requestSuggest(i, show) { pendingSuggest = { i, show }; pumpSuggest(); }
 export async function pumpSuggest() {
   if (suggestBusy || state.colorizing || pendingSuggest === null) return;
-  const i = pendingSuggest; pendingSuggest = null; suggestBusy = true;
-  try { await suggest(i); } finally { suggestBusy = false; pumpSuggest(); }
+  const { i, show } = pendingSuggest; pendingSuggest = null; suggestBusy = true;
+  try { await suggest(i, show); } finally { suggestBusy = false; pumpSuggest(); }
 }
-export async function suggest(i) {
+export async function suggest(i, show) {
   const h = state.hints[i];
   if (!h || !state.file) return;
   const mine = ++suggestSeq;
@@ -113,22 +113,6 @@ export async function suggest(i) {
   try {
     const resp = await fetch("/api/suggest", { method: "POST", body: form });
     if (!resp.ok || mine !== suggestSeq) return;
-    const found = (await resp.json()).suggestions || [];
-    suggestions.textContent = "";
-    found.forEach((sg) => {
-      const b = document.createElement("button");
-      b.type = "button"; b.style.background = sg.color; b.dataset.color = sg.color;
-      b.title = `${sg.color} · ${Math.round(sg.probability * 100)}%`;
-      b.setAttribute("aria-label", `Use suggested ${sg.color} (${Math.round(sg.probability * 100)}%)`);
-      b.textContent = `${Math.round(sg.probability * 100)}%`;
-      b.addEventListener("click", () => {
-        const k = state.hints.indexOf(h);
-        picker.value = sg.color;
-        if (k < 0) return;
-        record(); h.color = sg.color; state.selected = k; changed();
-      });
-      suggestions.appendChild(b);
-    });
-    suggestBox.hidden = !found.length;
+    show(h, (await resp.json()).suggestions || []);
   } catch (_) { /* suggestions are optional; colorize reports a server that is down */ }
 }
