@@ -1,4 +1,5 @@
-"""Hints hold at their point and spread over the object they are on, stopping at its edges (issue 13).
+"""Hints hold at their point and spread over the object they are on, stopping at its edges (issue 13): on
+constructed scenes with a photo's texture and on a real photo.
 
 The object is known by construction: a scene of flat lightness regions (a disc on a background) carrying
 the real texture of a photo from examples/ (its high-passed grey values, about +-6 levels), so the test knows
@@ -93,3 +94,27 @@ def test_cli_hint_outside_the_image_is_one_line_and_writes_nothing(tinct_cli, tm
     assert res.rc == 2   # a usage error (issue 13), not a failed input (1)
     assert res.error_lines() == [f"tinct: {tmp_path / 'a.png'}: hint at (500, 10) is outside the 40x30 image"]
     assert not (tmp_path / "a_color.png").exists()
+
+
+def test_hint_on_a_real_photo_holds_and_covers_the_object(colorizer):
+    """A real photo (a white golf ball on green, from ../shared/data/imagenette), greyed, with one yellow hint
+    on the ball. The test knows the object from the colour original: the largest connected region of bright,
+    near-neutral pixels (the ball's lit side), found before greying."""
+    from scipy import ndimage
+    from conftest import DATA
+    rgb = np.asarray(Image.open(DATA / "imagenette" / "imagenette_01791.jpg").convert("RGB"))
+    lab = rgb_to_lab(torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255)[0].permute(1, 2, 0).numpy()
+    bright_neutral = ndimage.binary_opening((lab[..., 0] > 60) & (np.hypot(lab[..., 1], lab[..., 2]) < 18), iterations=2)
+    regions, n = ndimage.label(bright_neutral)
+    ball = regions == 1 + np.argmax(ndimage.sum(bright_neutral, regions, range(1, n + 1)))
+    assert 0.015 < ball.mean() < 0.1                        # the ball, not the background
+    ys, xs = np.nonzero(ball)
+    x, y = int(xs.mean()), int(ys.mean())
+    grey = np.repeat(np.asarray(Image.fromarray(rgb).convert("L"))[..., None], 3, 2)
+    colour = (230, 200, 40)                                 # yellow: reachable at the ball's lightness
+    want = _ab(np.array([[colour]], np.uint8))[0, 0]
+    err = np.linalg.norm(_ab(colorizer.colorize(grey, hints=[(x, y, colour)])) - want, axis=-1)
+    assert err[y, x] <= 10, err[y, x]
+    assert (err[ball] <= 20).mean() >= 0.7, f"the hint covers only {(err[ball] <= 20).mean():.0%} of the ball"
+    away = ~ndimage.binary_dilation(ball, iterations=6)     # the green cloth, a margin away from the ball's edge
+    assert (err[away] <= 20).mean() < 0.2
