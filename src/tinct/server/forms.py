@@ -43,20 +43,15 @@ def parse_options(form, defaults) -> dict:
         if decode not in DECODES:
             raise ClientError(422, f"decode must be one of {list(DECODES)}")
         out["decode"] = decode
-    t = form.get("temperature")
-    if t is not None and str(t).strip():
-        try:
-            tv = float(t)
-        except (TypeError, ValueError):
-            raise ClientError(422, "temperature must be a number") from None
-        out["temperature"] = _checked(checks.temperature, tv)
-    s = form.get("size")
-    if s is not None and str(s).strip():
-        try:
-            sv = int(s)
-        except (TypeError, ValueError):
-            raise ClientError(422, "size must be an integer") from None
-        out["size"] = _checked(checks.size, sv, MAX_SIZE)
+    for name, cast, kind, check, *extra in (("temperature", float, "a number", checks.temperature),
+                                            ("size", int, "an integer", checks.size, MAX_SIZE)):
+        v = form.get(name)
+        if v is not None and str(v).strip():
+            try:
+                v = cast(v)
+            except (TypeError, ValueError):
+                raise ClientError(422, f"{name} must be {kind}") from None
+            out[name] = _checked(check, v, *extra)
     return out
 
 
