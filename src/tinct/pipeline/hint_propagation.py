@@ -27,7 +27,7 @@ EDGE_COST = 8.0     # extra grid pixels of distance per L unit of step above TEX
 TEXTURE_L = 2.0     # steps in smoothed L below this (texture, noise) cost no extra
 SPREAD = 0.4        # minimum reach, as a share of the grid's longer side
 REACH_PER_RADIUS = 8.0
-NEAREST = 0.03      # hints compete: one nearer by this share of the side (geodesically) weighs e times more
+NEAREST = 0.1       # hints compete: one nearer by this share of the side (geodesically) weighs e times more
 
 
 def _step_costs(L: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
