@@ -35,9 +35,9 @@ from .hints import as_hints, hint_discs, render_hints
 from .precision import PRECISIONS, autocast
 from .upsample import METHODS as UPSAMPLE_METHODS, upsample_bands
 
-SHIPPED_MODELS = ("v1",)      # weights/<name>.safetensors inside the package
+SHIPPED_MODELS = ("v1", "v2")   # weights/<name>.safetensors inside the package
 SHIPPED_MODEL = "default"     # the name users give for the recommended one ...
-DEFAULT_MODEL = "v1"          # ... which is this shipped model
+DEFAULT_MODEL = "v2"          # ... which is this shipped model (MODEL.md: v2 beat v1)
 BAND_PIXELS = 1 << 20  # full-resolution work is done ~1 MP at a time
 DEFAULT_UPSAMPLE = "bilinear"  # "guided" (edge-aware) is opt-in: it lost 0.02 dB PSNR on the wallpapers (BENCHMARKS.md)
 CPU_FAST_PATHS = True  # on CPU run a copy of the network with BatchNorm folded, channels_last (BENCHMARKS.md)
