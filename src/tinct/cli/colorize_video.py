@@ -21,6 +21,9 @@ def add_video_arguments(p) -> None:
     g.add_argument("--stability", type=_unit, default=None, metavar="S",
                    help="0..1: how much colour is carried along optical flow from frame to frame; 0 colorizes "
                         "each frame on its own (default 0.6)")
+    g.add_argument("--lookahead", type=int, choices=range(0, 17), default=None, metavar="N",
+                   help="frames of the future smoothed over as well as the past, 0..16: removes the lag of a "
+                        "past-only filter when colours drift (zooms); 0 is past only (default 2)")
     g.add_argument("--crf", type=int, default=None, metavar="N", help="H.264 quality, 0..51, lower is better "
                                                                         "(default 18)")
     g.add_argument("--frame-hint", dest="frame_hints", action="append", type=_frame_hint, default=[],
@@ -119,6 +122,7 @@ def run_videos(args, load) -> tuple[int, list]:
         hints.setdefault(frame, []).append(hint)
     try:
         from ..video import DEFAULT_STABILITY, colorize_video
+        from ..video.stabilize import DEFAULT_LOOKAHEAD
         from ..video.io import DEFAULT_CRF
         import av  # noqa: F401
     except ImportError:
@@ -126,6 +130,7 @@ def run_videos(args, load) -> tuple[int, list]:
         return 2, rest
     stability = DEFAULT_STABILITY if args.stability is None else args.stability
     crf = DEFAULT_CRF if args.crf is None else args.crf
+    lookahead = DEFAULT_LOOKAHEAD if args.lookahead is None else args.lookahead
     if not 0 <= crf <= 51:
         print(f"tinct: --crf {crf}: must be between 0 and 51", file=sys.stderr)
         return 2, rest
@@ -148,7 +153,7 @@ def run_videos(args, load) -> tuple[int, list]:
         try:
             colorize_video(colorizer, src, dst, stability=stability, hints=hints, crf=crf, overwrite=args.overwrite,
                            progress=None if args.quiet else _bar(src), decode=args.decode,
-                           temperature=args.temperature, size=args.size)
+                           temperature=args.temperature, size=args.size, lookahead=lookahead)
         except Exception as e:
             print(f"tinct: {show(src)}: {cause(e)}", file=sys.stderr)
             failed += 1
