@@ -5,6 +5,7 @@
     python benchmarks/bench_video.py quality --strip docs/video_strip.png # flicker / AuC / PSNR table + a strip
     python benchmarks/bench_video.py clips --out /tmp/clips               # the quality clips as .mp4 files, for
     tinct evaluate-video /tmp/clips/*.mp4                                 # ... the same table from the CLI
+    python benchmarks/bench_video.py strip --clip examples/video/bbb_640x360_8s.mp4 --strip docs/video_strip_bbb.png
 
 Clips are made from the wallpapers in examples/ (pan, zoom, shake; hard cuts between stills).
 """
@@ -108,9 +109,18 @@ def quality(args, c):
         make_strip(c, clips["pan"], args.stability, args.strip)
 
 
-def make_strip(c, frames_fn, s, path, every=3, n=6):
-    """Rows: truth | per-frame | stabilised, every ``every``-th frame."""
-    pick = lambda it: [f for i, f in enumerate(it) if i % every == 0][:n]  # noqa: E731
+def make_strip(c, frames_fn, s, path, every=3, n=6, width=None):
+    """Rows: truth | per-frame | stabilised, every ``every``-th frame (thumbnails ``width`` pixels wide)."""
+    def pick(it):
+        out = []
+        for i, f in enumerate(it):
+            if i % every == 0:
+                im = Image.fromarray(f)
+                out.append(np.asarray(im.resize((width, round(im.height * width / im.width)), Image.LANCZOS)
+                                      if width else im))
+            if len(out) == n:
+                break
+        return out
     rows = [pick(frames_fn()), pick(colorize_frames(c, frames_fn(), stability=0.0)),
             pick(colorize_frames(c, frames_fn(), stability=s))]
     h, w = rows[0][0].shape[:2]
@@ -122,9 +132,14 @@ def make_strip(c, frames_fn, s, path, every=3, n=6):
     print(f"wrote {path}")
 
 
+def strip(args, c):
+    from tinct.video.evaluate import video_frames
+    make_strip(c, video_frames(args.clip), args.stability, args.strip, args.every, args.count, 240)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("speed", "rss", "quality", "clips"))
+    ap.add_argument("what", choices=("speed", "rss", "quality", "clips", "strip"))
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--size", default=None, help="WxH (speed: 640x360, rss: 1920x1080, quality: 160x96)")
@@ -132,10 +147,13 @@ def main():
     ap.add_argument("--json", default=None)
     ap.add_argument("--strip", default=None)
     ap.add_argument("--out", default="video_clips", help="clips: folder for the .mp4 files")
+    ap.add_argument("--clip", default=None, help="strip: the video file")
+    ap.add_argument("--every", type=int, default=16, help="strip: every N-th frame")
+    ap.add_argument("--count", type=int, default=6, help="strip: how many frames")
     args = ap.parse_args()
     args.size = args.size or {"speed": "640x360", "rss": "1920x1080"}.get(args.what, "160x96")
     c = None if args.what == "clips" else Colorizer.load(device="cpu")
-    {"speed": speed, "rss": rss, "quality": quality, "clips": write_clips}[args.what](args, c)
+    {"speed": speed, "rss": rss, "quality": quality, "clips": write_clips, "strip": strip}[args.what](args, c)
 
 
 if __name__ == "__main__":
