@@ -3,6 +3,9 @@
     python benchmarks/bench_video.py speed --frames 24 --rounds 2        # 640x360: stabilised vs per-frame, A,B,A,B
     python benchmarks/bench_video.py rss --frames 120 --size 1920x1080   # RSS after every frame (flat = bounded)
     python benchmarks/bench_video.py quality --strip docs/video_strip.png # flicker / AuC / PSNR table + a strip
+    python benchmarks/bench_video.py clips --out /tmp/clips               # the quality clips as .mp4 files, for
+    tinct evaluate-video /tmp/clips/*.mp4                                 # ... the same table from the CLI
+    python benchmarks/bench_video.py strip --clip examples/video/bbb_640x360_8s.mp4 --strip docs/video_strip_bbb.png
 
 Clips are made from the wallpapers in examples/ (pan, zoom, shake; hard cuts between stills).
 """
@@ -77,11 +80,25 @@ def rss(args, c):
                       "peak_rss_mb": round(max(trace), 1)}, indent=1))
 
 
-def quality(args, c):
+def quality_clips(args) -> dict:
+    """name -> a factory of frame iterators: pan, zoom, shake of one still; three stills with hard cuts."""
     ims = stills()
     w, h = map(int, args.size.split("x"))
     clips = {m: (lambda m=m: motion_frames(ims[0], m, args.frames, (w, h), 1)) for m in MOTIONS}
     clips["cuts"] = lambda: clip(ims[1:4], args.frames // 3, (w, h), 2)
+    return clips
+
+
+def write_clips(args, c):
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, fn in quality_clips(args).items():
+        n = write_clip(out / f"{name}.mp4", fn(), rate=12, pix_fmt="yuv444p", crf=10)
+        print(f"wrote {out / name}.mp4 ({n} frames)")
+
+
+def quality(args, c):
+    clips = quality_clips(args)
     out = {}
     for name, fn in clips.items():
         out[name] = evaluate_clip(c, fn, stabilities=(0.0, args.stability))
@@ -92,9 +109,18 @@ def quality(args, c):
         make_strip(c, clips["pan"], args.stability, args.strip)
 
 
-def make_strip(c, frames_fn, s, path, every=3, n=6):
-    """Rows: truth | per-frame | stabilised, every ``every``-th frame."""
-    pick = lambda it: [f for i, f in enumerate(it) if i % every == 0][:n]  # noqa: E731
+def make_strip(c, frames_fn, s, path, every=3, n=6, width=None):
+    """Rows: truth | per-frame | stabilised, every ``every``-th frame (thumbnails ``width`` pixels wide)."""
+    def pick(it):
+        out = []
+        for i, f in enumerate(it):
+            if i % every == 0:
+                im = Image.fromarray(f)
+                out.append(np.asarray(im.resize((width, round(im.height * width / im.width)), Image.LANCZOS)
+                                      if width else im))
+            if len(out) == n:
+                break
+        return out
     rows = [pick(frames_fn()), pick(colorize_frames(c, frames_fn(), stability=0.0)),
             pick(colorize_frames(c, frames_fn(), stability=s))]
     h, w = rows[0][0].shape[:2]
@@ -106,19 +132,28 @@ def make_strip(c, frames_fn, s, path, every=3, n=6):
     print(f"wrote {path}")
 
 
+def strip(args, c):
+    from tinct.video.evaluate import video_frames
+    make_strip(c, video_frames(args.clip), args.stability, args.strip, args.every, args.count, 240)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("speed", "rss", "quality"))
+    ap.add_argument("what", choices=("speed", "rss", "quality", "clips", "strip"))
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--size", default=None, help="WxH (speed: 640x360, rss: 1920x1080, quality: 160x96)")
     ap.add_argument("--stability", type=float, default=0.6)
     ap.add_argument("--json", default=None)
     ap.add_argument("--strip", default=None)
+    ap.add_argument("--out", default="video_clips", help="clips: folder for the .mp4 files")
+    ap.add_argument("--clip", default=None, help="strip: the video file")
+    ap.add_argument("--every", type=int, default=16, help="strip: every N-th frame")
+    ap.add_argument("--count", type=int, default=6, help="strip: how many frames")
     args = ap.parse_args()
-    args.size = args.size or {"speed": "640x360", "rss": "1920x1080", "quality": "160x96"}[args.what]
-    c = Colorizer.load(device="cpu")
-    {"speed": speed, "rss": rss, "quality": quality}[args.what](args, c)
+    args.size = args.size or {"speed": "640x360", "rss": "1920x1080"}.get(args.what, "160x96")
+    c = None if args.what == "clips" else Colorizer.load(device="cpu")
+    {"speed": speed, "rss": rss, "quality": quality, "clips": write_clips, "strip": strip}[args.what](args, c)
 
 
 if __name__ == "__main__":

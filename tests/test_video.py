@@ -14,7 +14,7 @@ pytest.importorskip("cv2")
 
 from helpers import colourful_image, hint_follower  # noqa: E402
 from tinct.video import colorize_frames, colorize_video  # noqa: E402
-from tinct.video.evaluate import evaluate_clip  # noqa: E402
+from tinct.video.evaluate import _lab, evaluate_clip  # noqa: E402
 from tinct.video.synthetic import clip, motion_frames, write_clip  # noqa: E402
 
 
@@ -139,16 +139,43 @@ def test_bad_inputs_one_line_error_nothing_written(tmp_path, tinct_cli):
 
 
 def test_frames_are_streamed(colorizer):
-    """colorize_frames yields each frame before reading the next ones (memory does not grow with length)."""
+    """colorize_frames yields each frame having read at most ``lookahead`` frames beyond it (memory does not
+    grow with length); per-frame colorization reads none ahead."""
     still = stills(1)[0]
-    seen = []
 
-    def endless():
+    def endless(seen):
         for i in itertools.count():
             seen.append(i)
             yield np.asarray(still.resize((40, 32)))
-    outs = list(itertools.islice(colorize_frames(colorizer, endless()), 3))
-    assert len(outs) == 3 and outs[0].shape == (32, 40, 3) and len(seen) == 3
+    for stability, lookahead, ahead in [(0.6, 2, 2), (0.6, 0, 0), (0.0, 2, 0)]:
+        seen = []
+        outs = list(itertools.islice(colorize_frames(colorizer, endless(seen), stability, lookahead=lookahead), 3))
+        assert len(outs) == 3 and outs[0].shape == (32, 40, 3) and len(seen) == 3 + ahead
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7])
+def test_every_frame_comes_out_once_in_order(colorizer, n):
+    """With look-ahead, short clips and clips with a cut still give one output per input, in order (the
+    output keeps each input's lightness)."""
+    frames = [np.asarray(s.resize((48, 32))) for s in stills(2, seed=3)]
+    ins = [(frames[i >= 4] // 2 + 12 * i).astype(np.uint8) for i in range(n)]
+    outs = list(colorize_frames(colorizer, iter(ins), 0.6, lookahead=2))
+    assert len(outs) == n
+    light = lambda a: _lab(a)[0, 0].numpy()  # noqa: E731
+    for i, o in enumerate(outs):
+        errs = [np.abs(light(o) - light(f)).mean() for f in ins]
+        assert int(np.argmin(errs)) == i
+
+
+def test_zoom_keeps_accuracy(colorizer):
+    """A zoom (predictions drift as the subject grows): smoothing over past and next frames does not lag, so
+    rebalanced AuC stays >= per-frame's - 0.5 and PSNR >= - 0.3 dB, with flicker excess <= 50 %."""
+    im = Image.open(sorted(Path(__file__).parents[1].glob("examples/debwall_*.jpg"))[0])
+    res = evaluate_clip(colorizer, lambda: motion_frames(im, "zoom", 10, (128, 96), 1), stabilities=(0.0, 0.6))
+    per, stab = res["s=0"], res["s=0.6"]
+    assert stab["flicker_excess"] <= 0.5 * per["flicker_excess"]
+    assert stab["auc_rebalanced"] >= per["auc_rebalanced"] - 0.5
+    assert stab["psnr"] >= per["psnr"] - 0.3
 
 
 def test_stability_cuts_flicker_and_keeps_accuracy(colorizer):

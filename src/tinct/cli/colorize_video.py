@@ -1,5 +1,9 @@
 """The video part of ``tinct colorize``: video files (and videos inside folders) go to ``tinct.video``.
 
+Image sequences (``shot/f_%04d.png``, see ``tinct.video.sequence``) go there too: with -o FILE.mp4 (.mov, .mkv,
+.avi) a video at --fps, with -o FOLDER the colorized frames (same names), without -o the frames in
+``<folder>_color`` beside the frames' folder.
+
 Outputs follow the photo rules: without -o, ``<stem>_color<ext>`` beside the input; with -o FOLDER (or
 several inputs), ``FOLDER/<stem><ext>``; with -o FILE.mp4|.mov|.mkv|.avi (one video input), exactly there.
 ``<ext>`` is the input's own when it can hold H.264 (mp4, mov, mkv, avi), else .mkv (WebM inputs).
@@ -21,6 +25,11 @@ def add_video_arguments(p) -> None:
     g.add_argument("--stability", type=_unit, default=None, metavar="S",
                    help="0..1: how much colour is carried along optical flow from frame to frame; 0 colorizes "
                         "each frame on its own (default 0.6)")
+    g.add_argument("--lookahead", type=int, choices=range(0, 17), default=None, metavar="N",
+                   help="frames of the future smoothed over as well as the past, 0..16: removes the lag of a "
+                        "past-only filter when colours drift (zooms); 0 is past only (default 2)")
+    g.add_argument("--fps", type=_positive, default=None, metavar="F",
+                   help="frame rate of a video made from an image sequence (default 24)")
     g.add_argument("--crf", type=int, default=None, metavar="N", help="H.264 quality, 0..51, lower is better "
                                                                         "(default 18)")
     g.add_argument("--frame-hint", dest="frame_hints", action="append", type=_frame_hint, default=[],
@@ -32,6 +41,14 @@ def add_video_arguments(p) -> None:
 @parsed
 def _unit(text):
     return number(text, lo=0, hi=1)
+
+
+@parsed
+def _positive(text):
+    v = number(text)
+    if not 0 < v <= 1000:
+        raise ValueError(f"{text!r} must be in (0, 1000]")
+    return v
 
 
 @parsed
@@ -66,6 +83,12 @@ def _has_images(folder: Path, recursive: bool) -> bool:
     return False
 
 
+def is_sequence(p: Path) -> bool:
+    """A frame pattern (``f_%04d.png``) that is not itself an existing file."""
+    from ..video.sequence import is_sequence_pattern
+    return is_sequence_pattern(p) and not os.path.lexists(p)
+
+
 def split_inputs(args) -> tuple[list, list]:
     """-> (video jobs ``[(src, out)]``, the inputs left for the photo path)."""
     from ..video.io import out_suffix
@@ -82,6 +105,9 @@ def split_inputs(args) -> tuple[list, list]:
                 jobs.append((v, dst))
             if not vids or _has_images(p, args.recursive):
                 rest.append(text)
+        elif is_sequence(p):
+            here = p.parent.resolve()
+            jobs.append((p, Path(out) if out else here.parent / (here.name + "_color")))
         elif p.suffix.lower() in VIDEO_SUFFIXES:
             if out_file:
                 dst = Path(out)
@@ -93,7 +119,7 @@ def split_inputs(args) -> tuple[list, list]:
         else:
             rest.append(text)
     if out_file and (len(jobs) != 1 or rest):
-        raise ValueError(f"-o {out}: an output video file needs exactly one input video")
+        raise ValueError(f"-o {out}: an output video file needs exactly one input video or frame sequence")
     return jobs, rest
 
 
@@ -112,6 +138,8 @@ def run_videos(args, load) -> tuple[int, list]:
         hints.setdefault(frame, []).append(hint)
     try:
         from ..video import DEFAULT_STABILITY, colorize_video
+        from ..video.stabilize import DEFAULT_LOOKAHEAD
+        from ..video.sequence import DEFAULT_FPS, colorize_sequence
         from ..video.io import DEFAULT_CRF
         import av  # noqa: F401
     except ImportError:
@@ -119,6 +147,7 @@ def run_videos(args, load) -> tuple[int, list]:
         return 2, rest
     stability = DEFAULT_STABILITY if args.stability is None else args.stability
     crf = DEFAULT_CRF if args.crf is None else args.crf
+    lookahead = DEFAULT_LOOKAHEAD if args.lookahead is None else args.lookahead
     if not 0 <= crf <= 51:
         print(f"tinct: --crf {crf}: must be between 0 and 51", file=sys.stderr)
         return 2, rest
@@ -126,7 +155,8 @@ def run_videos(args, load) -> tuple[int, list]:
     colorizer = None
     failed = 0
     for src, dst in jobs:
-        if os.path.lexists(dst) and not args.overwrite:
+        seq = is_sequence(src)
+        if not seq and os.path.lexists(dst) and not args.overwrite:
             if args.skip_existing:
                 continue
             print(f"tinct: {show(src)}: {show(dst)} already exists (use --overwrite to replace it, "
@@ -139,9 +169,13 @@ def run_videos(args, load) -> tuple[int, list]:
                 return 2, rest
         clean_stale_temps(dst.parent)
         try:
-            colorize_video(colorizer, src, dst, stability=stability, hints=hints, crf=crf, overwrite=args.overwrite,
-                           progress=None if args.quiet else _bar(src), decode=args.decode,
-                           temperature=args.temperature, size=args.size)
+            kw = dict(stability=stability, hints=hints, crf=crf, overwrite=args.overwrite, decode=args.decode,
+                      progress=None if args.quiet else _bar(src), temperature=args.temperature, size=args.size,
+                      lookahead=lookahead)
+            if seq:
+                colorize_sequence(colorizer, src, dst, fps=args.fps or DEFAULT_FPS, **kw)
+            else:
+                colorize_video(colorizer, src, dst, **kw)
         except Exception as e:
             print(f"tinct: {show(src)}: {cause(e)}", file=sys.stderr)
             failed += 1

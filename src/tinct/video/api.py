@@ -5,19 +5,22 @@ from pathlib import Path
 
 from ..files.write import OutputError, write_atomic
 from .io import DEFAULT_CRF, MUXERS, VideoError, VideoReader, VideoWriter
-from .stabilize import DEFAULT_STABILITY, TemporalColorizer, hints_by_frame
+from .stabilize import DEFAULT_LOOKAHEAD, DEFAULT_STABILITY, TemporalColorizer, hints_by_frame
 
 
 def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hints=None, crf: int = DEFAULT_CRF,
                    overwrite: bool = False, progress=None, decode: str | None = None,
-                   temperature: float | None = None, size: int | None = None, max_frames: int | None = None) -> dict:
+                   temperature: float | None = None, size: int | None = None, max_frames: int | None = None,
+                   lookahead: int = DEFAULT_LOOKAHEAD) -> dict:
     """Colorize the video ``src`` into ``dst`` (.mp4, .mov, .mkv or .avi): same size (upright), timestamps,
     frame rate and duration; audio streams copied untouched; H.264 at ``crf`` (0-51, lower is better).
-    ``hints``: ``{frame: [(x, y, (r, g, b)[, radius]), ...]}`` or a list for frame 0. ``progress(n_total)``
+    ``hints``: ``{frame: [(x, y, (r, g, b)[, radius]), ...]}`` or a list for frame 0. ``lookahead``: frames
+    of the future the stabiliser smooths over (see ``tinct.video.stabilize``). ``progress(n_total)``
     returns an object with ``update(1)`` (e.g. a tqdm factory) or is None. Memory stays bounded: frames are
-    decoded, colorized and encoded one at a time. ``dst`` is written under a temporary name and linked into
-    place when complete; an existing ``dst`` is never replaced unless ``overwrite``. Raises VideoError /
-    OutputError (one-line messages). Returns ``{"frames", "width", "height", "cuts", "rotation"}``."""
+    decoded, colorized and encoded one at a time (``lookahead`` more held). ``dst`` is written under a
+    temporary name and linked into place when complete; an existing ``dst`` is never replaced unless
+    ``overwrite``. Raises VideoError / OutputError (one-line messages). Returns ``{"frames", "width",
+    "height", "cuts", "rotation"}``."""
     src, dst = Path(src), Path(dst)
     muxer = MUXERS.get(dst.suffix.lower())
     if muxer is None:
@@ -35,7 +38,7 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
             if info.width * info.height > colorizer.max_pixels:
                 raise VideoError(f"frames are {info.width}x{info.height}, over the limit of "
                                  f"{colorizer.max_pixels} pixels")
-            state = TemporalColorizer(colorizer, opts, stability, hints)
+            state = TemporalColorizer(colorizer, opts, stability, hints, lookahead)
             bar = progress(info.frames or None) if progress else None
             writer = None
             pending_audio: list = []
@@ -45,6 +48,12 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
                     pending_audio.append(packet)  # before the first video frame: at most a few packets
                 else:
                     writer.write_audio(packet)
+
+            def emit(ready):
+                for rgb, pts, ab in ready:
+                    writer.write(colorizer.recombine(rgb, ab), pts)
+                    if bar is not None:
+                        bar.update(1)
 
             try:
                 for n, (pts, tb, rgb) in enumerate(reader.demux(on_audio if reader.audio else None)):
@@ -56,11 +65,10 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
                         for p in pending_audio:
                             writer.write_audio(p)
                         pending_audio.clear()
-                    writer.write(colorizer.recombine(rgb, state.step(rgb)), pts)
-                    if bar is not None:
-                        bar.update(1)
+                    emit(state.push(rgb, pts))
                 if writer is None:
                     raise VideoError("no frames")
+                emit(state.finish())
                 writer.close()
             except Exception:
                 if writer is not None:

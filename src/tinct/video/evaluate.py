@@ -108,6 +108,8 @@ def add_arguments(p) -> None:
     p.add_argument("--model", default=None, help="'default' (shipped), 'v1', a .safetensors file or a run folder")
     p.add_argument("--stability", type=float, action="append", default=None, metavar="S",
                    help=f"stability settings to compare with per-frame (0); repeatable (default {DEFAULT_STABILITY})")
+    p.add_argument("--lookahead", type=int, default=None, metavar="N",
+                   help="frames of the future the stabiliser smooths over (default 2; 0: past only)")
     p.add_argument("--json", type=Path, default=None, help="also write all figures to this JSON file")
 
 
@@ -117,9 +119,10 @@ def run(args, parser=None) -> int:
     colorizer = Colorizer.load(args.model)
     stabilities = [0.0] + [s for s in (args.stability or [DEFAULT_STABILITY]) if s != 0]
     all_results, rc = {}, 0
+    opts = {} if args.lookahead is None else {"lookahead": args.lookahead}
     for clip in args.clips:
         try:
-            res = evaluate_clip(colorizer, video_frames(clip), stabilities)
+            res = evaluate_clip(colorizer, video_frames(clip), stabilities, **opts)
         except (VideoError, OSError) as e:
             print(f"tinct: {clip}: {e}", file=sys.stderr)
             rc = 1

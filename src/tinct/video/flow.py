@@ -46,17 +46,18 @@ def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     return out
 
 
-def warp(x: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def warp(x: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> tuple[torch.Tensor, torch.Tensor]:
     """Pull ``x`` ``(1, C, H, W)`` (on the previous frame) along ``flow`` ``(1, 2, H, W)`` pixels into the
-    current frame (bilinear). Returns (warped ``(1, C, H, W)``, valid ``(1, 1, H, W)``: 1 where the source
-    point lies inside the previous frame)."""
+    current frame (``mode``: "bilinear" or "bicubic", which blurs less when warps are chained). Returns
+    (warped ``(1, C, H, W)``, valid ``(1, 1, H, W)``: 1 where the source point lies inside the previous frame)."""
     _, _, H, W = x.shape
     ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
     sx = xs + flow[0, 0]
     sy = ys + flow[0, 1]
     valid = ((sx >= -0.5) & (sx <= W - 0.5) & (sy >= -0.5) & (sy <= H - 0.5)).float()[None, None]
     grid = torch.stack([(sx + 0.5) * 2 / W - 1, (sy + 0.5) * 2 / H - 1], -1).unsqueeze(0)
-    out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    x = x.float().contiguous(memory_format=torch.channels_last)  # several times faster with many channels
+    out = F.grid_sample(x, grid, mode=mode, padding_mode="border", align_corners=False)
     return out, valid
 
 

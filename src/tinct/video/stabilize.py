@@ -1,20 +1,30 @@
-"""Temporal stability: frame-to-frame propagation of the network's per-pixel bin distributions.
+"""Temporal stability: smoothing the network's per-pixel bin distributions along optical flow, both ways.
 
-For each frame the network predicts a distribution ``p`` over the ab bins at 1/4 of its input grid. The
-previous frame's (already blended) distribution is pulled into the current frame along optical flow computed
-on L, and mixed in geometrically: ``log p = (1 - w) log p_net + w warp(log p_prev)`` (a product of experts: a
-linear mixture of two different colours would decode to their desaturated average) with ``w = stability * confidence`` per pixel
-(confidence from the warp error of L; 0 for points coming from outside the frame). ``stability`` 0 is plain
-per-frame colorization; 1 keeps colours as long as the flow is trusted. A scene cut (L histogram jump) resets
-the memory. The blended distribution is decoded exactly as for photos (``tinct.color.decode`` with the
-colorizer's bins, temperature and rebalance correction) and recombined with each frame's full-resolution L.
+For each frame the network predicts log-probabilities ``log p`` over the ab bins at 1/4 of its input grid.
+Distributions are mixed geometrically (a product of experts: a linear mixture of two different colours would
+decode to their desaturated average), with per-pixel weights ``w = stability * confidence`` (confidence from the
+warp error of L, 0 for points coming from outside the frame):
+
+* forward (causal): ``F_t = (1 - w) log p_t + w warp(F_{t-1})``, the previous *smoothed* state pulled along the
+  backward flow (bicubic: chained warps blur less than bilinear ones);
+* backward, over the next ``lookahead`` frames: ``G_t = (1 - w) log p_t + w warp(G_{t+1})``, ending at the last
+  look-ahead frame's own prediction;
+* output ``(F_t + w warp(G_{t+1})) / (1 + w)``: weights ``~ w^|k|`` on frame ``t + k``, a symmetric filter.
+
+A causal filter alone lags: when the predictions drift (a zoom shows a subject bigger and the network grows
+surer of its colour) it keeps stale colours, losing accuracy. The symmetric window has no lag for such drifts,
+at the price of ``lookahead`` frames of delay (frames, their L and distributions held: memory stays bounded).
+``stability`` 0 is plain per-frame colorization (no delay); 1 keeps colours as long as the flow is trusted. A
+scene cut (L histogram jump) breaks both chains. The smoothed distribution is decoded exactly as for photos
+(``tinct.color.decode`` with the colorizer's bins, temperature and rebalance correction) and recombined with
+each frame's full-resolution L.
 
 Hints ``{frame: [hint, ...]}`` are added to the network's hint channels from their frame on, moved along the
 flow each frame, and dropped at the next cut.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -26,6 +36,8 @@ from ..pipeline.hints import as_hints, render_hints
 from .flow import FlowEstimator, confidence, is_cut, l_histogram, resize_flow, warp
 
 DEFAULT_STABILITY = 0.6
+DEFAULT_LOOKAHEAD = 2   # frames
+WARP_MODE = "bicubic"
 
 
 def hints_by_frame(hints) -> dict[int, list]:
@@ -43,25 +55,33 @@ def hints_by_frame(hints) -> dict[int, list]:
 
 
 class TemporalColorizer:
-    """Stateful per-frame colorization. ``step(rgb)`` -> low-resolution ab ``(1, 2, h/4, w/4)``; feed frames in
-    order. ``colorizer`` is a ``tinct.Colorizer``; ``opts`` its ``Options``."""
+    """Stateful colorization of a frame sequence. ``push(rgb, tag)`` returns the frames now ready, as a list of
+    ``(rgb, tag, ab)`` with ab low-resolution ``(1, 2, h/4, w/4)``; ``finish()`` returns the rest. Frames come out
+    in order, each ``lookahead`` frames after it went in (none when ``stability`` is 0). ``colorizer`` is a
+    ``tinct.Colorizer``; ``opts`` its ``Options``."""
 
-    def __init__(self, colorizer, opts, stability: float = DEFAULT_STABILITY, hints=None):
+    def __init__(self, colorizer, opts, stability: float = DEFAULT_STABILITY, hints=None,
+                 lookahead: int = DEFAULT_LOOKAHEAD):
         if not 0 <= stability <= 1:
             raise ValueError(f"stability must be in [0, 1], not {stability}")
+        if not 0 <= lookahead <= 16:
+            raise ValueError(f"lookahead must be in 0..16 frames, not {lookahead}")
         self.c = colorizer
         self.opts = opts
         self.stability = float(stability)
+        self.lookahead = int(lookahead) if self.stability > 0 else 0
         self.pending = hints_by_frame(hints)
         self.active: list = []
         self.flow = FlowEstimator() if (self.stability > 0 or self.pending) else None
         self.shift = colorizer.shift(opts.rebalance_correction)
         self.index = 0
-        self.prev = None   # (L (h, w), histogram, p (1, Q, h/4, w/4)) of the previous frame
+        self.prev = None   # (L (h, w), histogram) of the last frame in
+        self.queue: list[_Frame] = []   # frames in, not yet out (the last one out is not kept)
+        self.last_fwd = None   # F of the last frame in
         self.cuts: list[int] = []
 
     @torch.inference_mode()
-    def step(self, rgb: np.ndarray) -> torch.Tensor:
+    def push(self, rgb: np.ndarray, tag=None) -> list:
         H, W = rgb.shape[:2]
         l = self.c.network_input(rgb, self.opts.size)  # (1, 1, h, w), CPU
         hist = l_histogram(l)
@@ -70,26 +90,63 @@ class TemporalColorizer:
         if cut:
             self.cuts.append(self.index)
             self.active = []
-        elif self.prev is not None and self.flow is not None and (self.stability > 0 or self.active):
+        elif self.prev is not None and self.flow is not None:
             flow = self.flow(self.prev[0], l[0, 0])
         if self.active and flow is not None:
             self.active = _move_hints(self.active, flow, (W, H))
         self.active = self.active + self.pending.pop(self.index, [])
         hint = render_hints(self.active, (W, H), l.shape[-2:]).to(self.c.device) if self.active else None
-        logits = self.c.net(l.to(self.c.device), hint).float().cpu()
-        p = torch.log_softmax(logits, 1)  # log-probabilities: blended geometrically (stays as peaked as p_net)
+        p = torch.log_softmax(self.c.net(l.to(self.c.device), hint).float().cpu(), 1)
+        frame = _Frame(rgb, tag, p, p, None)
         if flow is not None and self.stability > 0:
             size = p.shape[-2:]
-            f_small = resize_flow(flow, size)
             l_prev = F.interpolate(self.prev[0][None, None], size=size, mode="area")
             l_cur = F.interpolate(l, size=size, mode="area")
-            w = self.stability * confidence(l_prev, l_cur, f_small)
-            p_prev, _ = warp(self.prev[2], f_small)
-            p = (1 - w) * p + w * p_prev
-        self.prev = (l[0, 0], hist, p)
+            f_back = resize_flow(flow, size)  # pulls the previous frame into this one
+            w = self.stability * confidence(l_prev, l_cur, f_back)
+            frame.fwd = (1 - w) * p + w * warp(self.last_fwd, f_back, WARP_MODE)[0]
+            if self.lookahead:
+                f_fwd = resize_flow(self.flow(l[0, 0], self.prev[0]), size)  # pulls this frame into the previous
+                frame.back = (f_fwd, self.stability * confidence(l_cur, l_prev, f_fwd))
+        self.prev = (l[0, 0], hist)
+        self.last_fwd = frame.fwd
+        self.queue.append(frame)
         self.index += 1
-        return decode(p, self.c.centres.cpu(), self.opts.decode, self.opts.temperature,
-                      None if self.shift is None else self.shift.cpu())
+        return [self._pop() for _ in range(len(self.queue) - self.lookahead)]
+
+    @torch.inference_mode()
+    def finish(self) -> list:
+        """The frames still held back (call once, after the last ``push``)."""
+        return [self._pop() for _ in range(len(self.queue))]
+
+    def _pop(self) -> tuple:
+        q, frame = self.queue, self.queue[0]
+        n = 1  # q[0 .. n-1]: this frame and the following ones of its shot, within the look-ahead
+        while n < len(q) and n <= self.lookahead and q[n].back is not None:
+            n += 1
+        out = frame.fwd
+        if n > 1:
+            g = q[n - 1].p
+            for j in range(n - 2, -1, -1):
+                f, w = q[j + 1].back
+                pulled = warp(g, f, WARP_MODE)[0]
+                if j:
+                    g = (1 - w) * q[j].p + w * pulled
+                else:
+                    out = (out + w * pulled) / (1 + w)
+        q.pop(0)
+        ab = decode(out, self.c.centres.cpu(), self.opts.decode, self.opts.temperature,
+                    None if self.shift is None else self.shift.cpu())
+        return frame.rgb, frame.tag, ab
+
+
+@dataclass
+class _Frame:
+    rgb: np.ndarray
+    tag: object
+    p: torch.Tensor            # the network's log-probabilities (1, Q, h, w)
+    fwd: torch.Tensor          # forward-smoothed log-probabilities
+    back: tuple | None         # (flow pulling this frame into the previous one, weight) or None (first of a shot)
 
 
 def _move_hints(hints: list, flow: np.ndarray, image_size: tuple[int, int]) -> list:
@@ -110,14 +167,18 @@ def _move_hints(hints: list, flow: np.ndarray, image_size: tuple[int, int]) -> l
 
 
 def colorize_frames(colorizer, frames: Iterable[np.ndarray], stability: float = DEFAULT_STABILITY, hints=None,
-                    decode: str | None = None, temperature: float | None = None, size: int | None = None
-                    ) -> Iterator[np.ndarray]:
+                    decode: str | None = None, temperature: float | None = None, size: int | None = None,
+                    lookahead: int = DEFAULT_LOOKAHEAD) -> Iterator[np.ndarray]:
     """Colorize a sequence of uint8 RGB frames ``(H, W, 3)`` (grey or colour: only L is used), lazily, with
-    temporal stability; yields uint8 RGB frames of the same size. ``hints``: a list (on frame 0) or
-    ``{frame_index: [(x, y, (r, g, b)[, radius]), ...]}``; they carry forward through the shot."""
+    temporal stability; yields uint8 RGB frames of the same size, in order, reading at most ``lookahead`` frames
+    ahead. ``hints``: a list (on frame 0) or ``{frame_index: [(x, y, (r, g, b)[, radius]), ...]}``; they carry
+    forward through the shot."""
     opts = colorizer.options(decode, temperature, size)
-    state = TemporalColorizer(colorizer, opts, stability, hints)
+    state = TemporalColorizer(colorizer, opts, stability, hints, lookahead)
     for rgb in frames:
         if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3):
             raise ValueError("frames must be uint8 RGB arrays (H, W, 3)")
-        yield colorizer.recombine(rgb, state.step(rgb))
+        for src, _, ab in state.push(rgb):
+            yield colorizer.recombine(src, ab)
+    for src, _, ab in state.finish():
+        yield colorizer.recombine(src, ab)

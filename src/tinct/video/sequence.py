@@ -1,0 +1,126 @@
+"""Image sequences: numbered frames in (``shot/frame_%04d.png``, printf-style as in FFmpeg), colorized with the
+same temporal stability as videos, out as a video file or as a folder of colorized frames (same names).
+
+A pattern holds one ``%d`` (any number of digits) or ``%0Nd`` (exactly N digits) in its file name; the frames
+are the existing files that match, in the order of their numbers (gaps allowed). Every frame must have the
+first one's size. Frames are read one at a time (memory stays bounded).
+"""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image
+
+from ..files.read import ImageError, open_image
+from ..files.write import OutputError, save_image, write_atomic
+from .io import DEFAULT_CRF, MUXERS, VideoError, VideoWriter
+from .stabilize import DEFAULT_LOOKAHEAD, DEFAULT_STABILITY, colorize_frames
+
+_FIELD = re.compile(r"%(0?)(\d*)d")
+DEFAULT_FPS = 24
+
+
+def is_sequence_pattern(text) -> bool:
+    """True when the file-name part of ``text`` holds exactly one ``%d`` / ``%0Nd`` field."""
+    return len(_FIELD.findall(Path(str(text)).name)) == 1
+
+
+def sequence_files(pattern) -> list[Path]:
+    """The existing files matching ``pattern``, sorted by frame number. Raises VideoError when none match."""
+    p = Path(str(pattern))
+    m = _FIELD.search(p.name)
+    if m is None or not is_sequence_pattern(p):
+        raise VideoError(f"{p.name} is not a frame pattern (one %d or %0Nd in the file name)")
+    digits = rf"(\d{{{int(m.group(2))}}})" if m.group(1) and m.group(2) else r"(\d+)"
+    regex = re.compile(re.escape(p.name[:m.start()]) + digits + re.escape(p.name[m.end():]))
+    folder = p.parent
+    try:
+        names = [(int(k.group(1)), f) for f in folder.iterdir() if (k := regex.fullmatch(f.name)) and f.is_file()]
+    except OSError as e:
+        raise VideoError(f"cannot list {folder}: {e.strerror or e}") from None
+    if not names:
+        raise VideoError(f"no frames match {p.name} in {folder}")
+    return [f for _, f in sorted(names)]
+
+
+def read_frames(files: list[Path], max_pixels: int) -> Iterator[np.ndarray]:
+    """uint8 RGB frames ``(H, W, 3)`` of ``files``, one at a time (alpha dropped). Raises VideoError naming the
+    frame that cannot be read or whose size differs from the first frame's."""
+    size = None
+    for f in files:
+        try:
+            img = open_image(f, max_pixels).convert("RGB")
+        except ImageError as e:
+            raise VideoError(f"frame {f.name}: {e}") from None
+        if size is None:
+            size = img.size
+        elif img.size != size:
+            raise VideoError(f"frame {f.name} is {img.size[0]}x{img.size[1]}, not {size[0]}x{size[1]} like the first")
+        yield np.asarray(img)
+
+
+def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stability: float = DEFAULT_STABILITY,
+                      hints=None, crf: int = DEFAULT_CRF, overwrite: bool = False, progress=None,
+                      decode: str | None = None, temperature: float | None = None, size: int | None = None,
+                      lookahead: int = DEFAULT_LOOKAHEAD) -> dict:
+    """Colorize the frames matching ``pattern`` into ``dst``: a video file (.mp4, .mov, .mkv, .avi; H.264 at
+    ``crf``, ``fps`` frames per second, written atomically) or a folder (colorized frames with the input
+    names and formats, each written atomically; if any already exists and not ``overwrite``, nothing is
+    written). Other arguments as ``colorize_video``. Returns ``{"frames", "width", "height"}``."""
+    files = sequence_files(pattern)
+    dst = Path(dst)
+    if not fps > 0:
+        raise ValueError(f"fps must be > 0, not {fps}")
+    opts = dict(stability=stability, hints=hints, decode=decode, temperature=temperature, size=size,
+                lookahead=lookahead)
+    bar = progress(len(files)) if progress else None
+    result = {"frames": 0}
+
+    def frames_out() -> Iterator[np.ndarray]:
+        for out in colorize_frames(colorizer, read_frames(files, colorizer.max_pixels), **opts):
+            result.update(frames=result["frames"] + 1, width=out.shape[1], height=out.shape[0])
+            if bar is not None:
+                bar.update(1)
+            yield out
+    try:
+        if dst.suffix.lower() in MUXERS:
+            _write_video(frames_out(), dst, MUXERS[dst.suffix.lower()], fps, crf, overwrite)
+        else:
+            existing = [f.name for f in files if (dst / f.name).exists()] if not overwrite else []
+            if existing:
+                raise OutputError(f"{dst / existing[0]} already exists (use --overwrite to replace it)")
+            for f, out in zip(files, frames_out()):
+                save_image(Image.fromarray(out), dst / f.name, overwrite=overwrite)
+    finally:
+        if bar is not None and hasattr(bar, "close"):
+            bar.close()
+    return result
+
+
+def _write_video(frames: Iterator[np.ndarray], dst: Path, muxer: str, fps: float, crf: int, overwrite: bool):
+    import av
+    rate = Fraction(fps).limit_denominator(1001)
+
+    def write(fileobj):
+        writer = None
+        try:
+            for i, rgb in enumerate(frames):
+                if writer is None:
+                    writer = VideoWriter(fileobj, muxer, rgb.shape[1], rgb.shape[0], rate, 1 / rate, (), crf)
+                writer.write(rgb, i)
+            writer.close()
+        except BaseException:
+            if writer is not None:
+                try:
+                    writer.container.close()
+                except Exception:
+                    pass
+            raise
+    try:
+        write_atomic(dst, write, overwrite)
+    except av.FFmpegError as e:
+        raise VideoError(f"cannot write video: {str(e).splitlines()[0]}") from None
