@@ -106,7 +106,7 @@ def quality(args, c):
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     if args.strip:
-        make_strip(c, clips["pan"], args.stability, args.strip)
+        make_strip(c, clips["zoom"], args.stability, args.strip)
 
 
 def make_strip(c, frames_fn, s, path, every=3, n=6, width=None):
