@@ -5,7 +5,7 @@
     python benchmarks/bench_video.py quality --strip docs/video_strip.png # flicker / AuC / PSNR table + a strip
     python benchmarks/bench_video.py clips --out /tmp/clips               # the quality clips as .mp4 files, for
     tinct evaluate-video /tmp/clips/*.mp4                                 # ... the same table from the CLI
-    python benchmarks/bench_video.py strip --clip examples/video/bbb_640x360_8s.mp4 --strip docs/video_strip_bbb.png
+    python benchmarks/bench_video.py strip --clip examples/video/bbb_640x360_8s.mp4 --strip docs/video_strip_bbb.jpg
 
 Clips are made from the wallpapers in examples/ (pan, zoom, shake; hard cuts between stills).
 """
@@ -106,7 +106,7 @@ def quality(args, c):
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     if args.strip:
-        make_strip(c, clips["pan"], args.stability, args.strip)
+        make_strip(c, clips["zoom"], args.stability, args.strip)
 
 
 def make_strip(c, frames_fn, s, path, every=3, n=6, width=None):
