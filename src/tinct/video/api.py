@@ -71,11 +71,7 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
                 emit(state.finish())
                 writer.close()
             except Exception:
-                if writer is not None:
-                    try:
-                        writer.container.close()
-                    except Exception:
-                        pass
+                VideoWriter.abort(writer)
                 raise
             finally:
                 if bar is not None and hasattr(bar, "close"):

@@ -166,3 +166,13 @@ class VideoWriter:
         for packet in self.stream.encode(None):
             self.container.mux(packet)
         self.container.close()
+
+    @staticmethod
+    def abort(writer) -> None:
+        """After an error: close ``writer``'s container (if there is a writer) without raising; the caller's
+        atomic write then discards the partial file."""
+        if writer is not None:
+            try:
+                writer.container.close()
+            except Exception:
+                pass

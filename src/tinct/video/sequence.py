@@ -114,11 +114,7 @@ def _write_video(frames: Iterator[np.ndarray], dst: Path, muxer: str, fps: float
                 writer.write(rgb, i)
             writer.close()
         except BaseException:
-            if writer is not None:
-                try:
-                    writer.container.close()
-                except Exception:
-                    pass
+            VideoWriter.abort(writer)
             raise
     try:
         write_atomic(dst, write, overwrite)
