@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import json
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from tinct.pipeline import hint_propagation as hp
 from tinct.pipeline.colorizer import Colorizer
 
 GRID = {"EDGE_COST": [4.0, 8.0, 16.0], "SPREAD": [0.2, 0.4, 0.7], "NEAREST": [0.03, 0.1]}
+if os.environ.get("TINCT_HINT_GRID"):   # e.g. {"SPREAD": [0.4, 0.5], "REACH_PER_RADIUS": [8, 16]}
+    GRID = json.loads(os.environ["TINCT_HINT_GRID"])
 
 
 def main(argv=None) -> int:

@@ -18,7 +18,8 @@ def add_parser(sub):
     p.add_argument("--decode", choices=DECODES, default=None, help="decode method (default: the model's own)")
     p.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature (default: the model's)")
     p.add_argument("--rebalance-correction", type=float, default=None,
-                   help="beta in [0, 1]: decode with log p - beta log w (default: the model's)")
+                   help="beta: decode with log p - beta log w; 0 to 1 undoes rebalancing, negative strengthens "
+                        "it (more vivid) (default: the model's)")
     p.add_argument("--input-size", "--size", dest="size", type=int, default=None,
                    help="the network's input size: photos are resized to about this squared (default: the model's)")
     p.add_argument("--upsample", choices=("guided", "bilinear"), default="bilinear",

@@ -22,7 +22,7 @@ class InferenceConfig:
     input_size: int = 256          # the network sees L resized to input_size x input_size (multiple of 32)
     decode: str = "annealed"
     temperature: float = 0.38
-    rebalance_correction: float = 0.0  # beta in [0, 1]: decode with log p - beta * log w (undo rebalancing)
+    rebalance_correction: float = 0.0  # beta: decode with log p - beta * log w (0..1 undoes rebalancing, < 0 strengthens it)
     l_range: tuple = (0.0, 100.0)  # model input: CIELAB L (D65), (N, 1, H, W)
     hint_format: str = "hints (N, 3, H, W) = (a / 110, b / 110, mask), a and b CIELAB at hinted pixels"
     output_stride: int = 4
