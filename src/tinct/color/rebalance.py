@@ -42,7 +42,8 @@ def rebalance_weights(prior: torch.Tensor, lam: float = 0.5, power: float = 1.0)
 
 def correction_shift(weights: torch.Tensor, beta: float) -> torch.Tensor | None:
     """The decode-time ``log_prior_shift`` that undoes a fraction ``beta`` of the rebalancing a model was trained
-    with (a negative ``beta`` strengthens it instead: rarer, more saturated colours): ``-beta * log w`` ``(Q,)`` (``w`` clamped at 1e-12 so that an unseen bin stays finite), None if beta is 0."""
+    with (a negative ``beta`` strengthens it instead: rarer, more saturated colours): ``-beta * log w`` ``(Q,)``
+    (``w`` clamped at 1e-12 so that an unseen bin stays finite), None if beta is 0."""
     if not beta:
         return None
     return -beta * weights.float().clamp(min=1e-12).log()
