@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..files.jobs import Job, cause, show  # noqa: F401 - cause and show are part of the CLI's messages
+from ..files.jobs import OUTPUT_SUFFIX, Job, cause, is_sibling_output, output_ext, show
 
 
 # --- messages ------------------------------------------------------------------------------------------
@@ -19,13 +19,6 @@ class UsageError(Exception):
 class Plan:
     jobs: list = field(default_factory=list)
     errors: list = field(default_factory=list)   # (name, cause)
-
-
-def _out_ext(src: Path, ext: str) -> str:
-    from ..files.write import format_for
-    if ext == "same":
-        return src.suffix if format_for(src) else ".png"
-    return "." + ext
 
 
 def _list_folder(root: Path, recursive: bool, skip_dirs: set, skip_siblings: bool, errors: list) -> list[Path]:
@@ -45,8 +38,7 @@ def _list_folder(root: Path, recursive: bool, skip_dirs: set, skip_siblings: boo
                 and os.path.isfile(os.path.join(folder, f))]
         stems = {os.path.splitext(f)[0] for f in imgs}
         for f in sorted(imgs):
-            stem = os.path.splitext(f)[0]
-            if skip_siblings and stem.endswith("_color") and stem[:-len("_color")] in stems:
+            if skip_siblings and is_sibling_output(os.path.splitext(f)[0], stems):
                 continue
             found.append(Path(folder) / f)
     return found
@@ -126,11 +118,11 @@ def plan(args) -> Plan:
                 dst = out_file
                 fmt = _check_ext(args.ext, format_for(out_file), out_file)
             else:
-                ext = _out_ext(src, args.ext)
+                ext = output_ext(src, args.ext)
                 if out_dir is not None:
                     dst = out_dir / rel / (src.stem + ext)
                 else:
-                    dst = src.with_name(src.stem + "_color" + ext)
+                    dst = src.with_name(src.stem + OUTPUT_SUFFIX + ext)
                 fmt = format_for(dst)
             dkey = os.path.normcase(os.path.abspath(dst))
             if dkey in seen_out:

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..files.jobs import cause, show
+from ..files.jobs import OUTPUT_SUFFIX, cause, is_sibling_output, show
 from .args import missing_extra, number, parsed
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
@@ -67,8 +67,7 @@ def _videos_in(folder: Path, recursive: bool) -> list[Path]:
         vids = [f for f in files if not f.startswith(".") and os.path.splitext(f)[1].lower() in VIDEO_SUFFIXES]
         stems = {os.path.splitext(f)[0] for f in vids}
         for f in sorted(vids):
-            stem = os.path.splitext(f)[0]
-            if not (stem.endswith("_color") and stem[:-len("_color")] in stems):
+            if not is_sibling_output(os.path.splitext(f)[0], stems):
                 found.append(Path(root) / f)
     return found
 
@@ -101,20 +100,20 @@ def split_inputs(args) -> tuple[list, list]:
             vids = _videos_in(p, args.recursive)
             for v in vids:
                 rel = v.parent.relative_to(p)
-                dst = (out / rel / (v.stem + out_suffix(v))) if out else v.with_name(v.stem + "_color" + out_suffix(v))
+                dst = (out / rel / (v.stem + out_suffix(v))) if out else v.with_name(v.stem + OUTPUT_SUFFIX + out_suffix(v))
                 jobs.append((v, dst))
             if not vids or _has_images(p, args.recursive):
                 rest.append(text)
         elif is_sequence(p):
             here = p.parent.resolve()
-            jobs.append((p, Path(out) if out else here.parent / (here.name + "_color")))
+            jobs.append((p, Path(out) if out else here.parent / (here.name + OUTPUT_SUFFIX)))
         elif p.suffix.lower() in VIDEO_SUFFIXES:
             if out_file:
                 dst = Path(out)
             elif out:
                 dst = Path(out) / (p.stem + out_suffix(p))
             else:
-                dst = p.with_name(p.stem + "_color" + out_suffix(p))
+                dst = p.with_name(p.stem + OUTPUT_SUFFIX + out_suffix(p))
             jobs.append((p, dst))
         else:
             rest.append(text)

@@ -11,7 +11,7 @@ import posixpath
 from dataclasses import dataclass, field
 
 from ..files import urls
-from ..files.jobs import cause, show
+from ..files.jobs import OUTPUT_SUFFIX, cause, is_sibling_output, output_ext, show
 
 
 class UsageError(Exception):
@@ -38,14 +38,6 @@ def _key(fs, path: str) -> tuple:
     return type(fs).__name__, path.rstrip("/")
 
 
-def _out_name(fname: str, ext: str) -> str:
-    from ..files.write import format_for
-    stem, suffix = posixpath.splitext(fname)
-    if ext == "same":
-        return stem + (suffix if format_for(fname) else ".png")
-    return f"{stem}.{ext}"
-
-
 def _inputs(text: str, args, out_key, errors: list) -> list:
     """One input (folder or file) -> [(src, name, relative folder, file name, fs, path)]."""
     fs, path, base = place(text)
@@ -57,7 +49,7 @@ def _inputs(text: str, args, out_key, errors: list) -> list:
                 rels = [r for r in rels if not (path.rstrip("/") + "/" + r).startswith(inside)]
             if args.out is None:   # earlier <stem>_color outputs of a sibling input are not inputs
                 stems = {posixpath.splitext(r)[0] for r in rels}
-                rels = [r for r in rels if not _is_sibling_output(r, stems)]
+                rels = [r for r in rels if not is_sibling_output(posixpath.splitext(r)[0], stems)]
             if not rels:
                 errors.append((show(text), "no images found" + _subfolder_hint(fs, path, args.recursive)))
             return [(urls.join(base, r), urls.join(text, r), posixpath.dirname(r), posixpath.basename(r), fs,
@@ -68,11 +60,6 @@ def _inputs(text: str, args, out_key, errors: list) -> list:
     except Exception as e:
         errors.append((show(text), f"cannot read: {cause(e)}"))
     return []
-
-
-def _is_sibling_output(rel: str, stems: set) -> bool:
-    stem = posixpath.splitext(rel)[0]
-    return stem.endswith("_color") and stem[:-len("_color")] in stems
 
 
 def _subfolder_hint(fs, path: str, recursive: bool) -> str:
@@ -110,12 +97,12 @@ def plan_urls(args) -> UrlPlan:
             if _key(fs, path) in srcs:
                 continue
             srcs.add(_key(fs, path))
-            oname = _out_name(fname, args.ext)
+            oname = posixpath.splitext(fname)[0] + output_ext(fname, args.ext)
             if out is not None:
                 dst, dfs, dpath = urls.join(out_base, rel, oname), out_fs, urls.join(out_path, rel, oname)
             else:
                 stem, ext = posixpath.splitext(oname)
-                oname = stem + "_color" + ext
+                oname = stem + OUTPUT_SUFFIX + ext
                 dst, dfs, dpath = src[:len(src) - len(fname)] + oname, fs, posixpath.join(posixpath.dirname(path), oname)
             if dst in seen_out:
                 result.errors.append((show(name), f"its output {show(dst)} would also be the output of "

@@ -32,6 +32,24 @@ def cause(e: BaseException) -> str:
     return show(f"{type(e).__name__}: {first}" if first else type(e).__name__)
 
 
+OUTPUT_SUFFIX = "_color"   # without -o, an output is <stem>_color<ext> beside its input
+
+
+def output_ext(name, ext: str) -> str:
+    """The extension of the output for input file ``name`` under ``--ext ext``: 'same' keeps the input's when
+    tinct writes that format (else '.png'); otherwise '.' + ext."""
+    from .write import format_for
+    if ext == "same":
+        return os.path.splitext(str(name))[1] if format_for(name) else ".png"
+    return "." + ext
+
+
+def is_sibling_output(stem: str, stems) -> bool:
+    """Whether ``stem`` is ``<other>_color`` for another input's stem in ``stems``: an earlier output written
+    beside its input, which a rerun must not take as an input."""
+    return stem.endswith(OUTPUT_SUFFIX) and stem[:-len(OUTPUT_SUFFIX)] in stems
+
+
 @dataclass
 class Job:
     src: Path | None          # None: stdin
