@@ -149,6 +149,13 @@ class Batch:
             self.bar.write(msg, file=sys.stderr)
         self.bar.update(1)
 
+    def finish(self, total: int) -> int:
+        """Print the one summary line (several inputs, not --quiet) -> the exit status."""
+        if total > 1 and not self.args.quiet:
+            skipped = f", skipped {self.skipped} (output exists)" if self.skipped else ""
+            print(f"colorized {self.done} of {total} images{skipped}, {self.failed} failed", file=sys.stderr)
+        return 2 if self.misused else 1 if self.failed else 0
+
     def ok(self, skipped: bool = False) -> None:
         if skipped:
             self.skipped += 1
@@ -204,26 +211,19 @@ def _run_photos(args) -> int:
         Image.MAX_IMAGE_PIXELS = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # decoders warn about odd metadata; stderr is one line per failed input
-            if todo:
+            if todo and getattr(args, "ray", None) is not None:
+                from ..cluster.job import check_model, run_on_ray
+                if not check_model(args, _load) or run_on_ray(todo, args, batch):
+                    return 2
+            elif todo:
                 colorizer = _load(args)
                 if colorizer is None:
                     return 2
-                if getattr(args, "ray", None) is not None:
-                    from ..cluster.job import run_on_ray
-                    args.resolved_precision = colorizer.precision   # workers run as this process would
-                    del colorizer  # loaded only to check the model; each Ray worker loads its own
-                    if run_on_ray(todo, args, batch):
-                        return 2
-                else:
-                    _process(todo, colorizer, args, batch)
+                _process(todo, colorizer, args, batch)
     finally:
         Image.MAX_IMAGE_PIXELS = old_limit
         batch.bar.close()
-    total = len(p.jobs) + len(p.errors)
-    if total > 1 and not args.quiet:
-        skipped = f", skipped {batch.skipped} (output exists)" if batch.skipped else ""
-        print(f"colorized {batch.done} of {total} images{skipped}, {batch.failed} failed", file=sys.stderr)
-    return 2 if batch.misused else 1 if batch.failed else 0
+    return batch.finish(len(p.jobs) + len(p.errors))
 
 
 def _load(args):

@@ -100,6 +100,17 @@ def write_report(path, failures: list) -> None:
         Path(path).unlink()
 
 
+def check_model(args, load) -> bool:
+    """Load the model once in the driver, to check it and to resolve its precision (``args.resolved_precision``,
+    which the workers then use, so they run as plain colorize would); each worker loads its own copy.
+    ``load(args)``: the CLI's loader (None, with the message printed, when it cannot load). -> loaded?"""
+    colorizer = load(args)
+    if colorizer is None:
+        return False
+    args.resolved_precision = colorizer.precision
+    return True
+
+
 def run_on_ray(todo: list, args, batch) -> int:
     """Colorize the planned ``todo`` jobs (local files) on Ray, reporting each to ``batch`` (the CLI's bar and
     error lines). Returns 0, or 2 when the cluster cannot be reached (message printed)."""

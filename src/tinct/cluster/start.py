@@ -46,7 +46,8 @@ def start(args, make_batch, load) -> int | None:
 
 
 def run_urls(args, make_batch, load) -> int:
-    """Plan, colorize on Ray and report a job with URLs; the exit status of plain colorize (0, 1 or 2)."""
+    """Plan, colorize on Ray and report a job with URLs; the exit status of plain colorize (0, 1 or 2).
+    ``make_batch`` gives the CLI's batch: ``fail``, ``ok``, ``bar`` and ``finish(total)`` (summary, status)."""
     from .url_plan import UsageError, plan_urls
     try:
         p = plan_urls(args)
@@ -61,11 +62,9 @@ def run_urls(args, make_batch, load) -> int:
         batch.ok(skipped=True)
     try:
         if p.rows:
-            colorizer = load(args)
-            if colorizer is None:
+            from .job import check_model
+            if not check_model(args, load):
                 return 2
-            args.resolved_precision = colorizer.precision   # workers run as this process would
-            del colorizer   # loaded only to check the model; each Ray worker loads its own
             tag = secrets.token_hex(4)
             _clean(p.rows, tag)
             from .job import run_rows
@@ -75,10 +74,7 @@ def run_urls(args, make_batch, load) -> int:
                 return rc
     finally:
         batch.bar.close()
-    if total > 1 and not args.quiet:
-        skipped = f", skipped {batch.skipped} (output exists)" if batch.skipped else ""
-        print(f"colorized {batch.done} of {total} images{skipped}, {batch.failed} failed", file=sys.stderr)
-    return 1 if batch.failed else 0
+    return batch.finish(total)
 
 
 def _clean(rows: list, tag: str) -> None:
