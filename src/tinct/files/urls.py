@@ -69,8 +69,12 @@ def local_fs():
     return LocalFileSystem()
 
 
+def _protocols(fs) -> tuple:
+    return (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+
+
 def is_local(fs) -> bool:
-    return "file" in ((fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol)
+    return "file" in _protocols(fs)
 
 
 def join(base: str, *parts: str) -> str:
@@ -171,8 +175,7 @@ def put_bytes(fs, path: str, data: bytes, overwrite: bool = False, direct: bool 
 
 
 def atomic_put(fs) -> bool:
-    protos = (fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol
-    return any(p in ATOMIC_PUT for p in protos)
+    return any(p in ATOMIC_PUT for p in _protocols(fs))
 
 
 def temp_name(tag: str = "") -> str:
@@ -191,7 +194,8 @@ def remove_quietly(fs, path: str) -> None:
 
 def remove_temps(fs, folder: str, tag: str) -> int:
     """Remove the temporary files of job ``tag`` left in ``folder`` (by workers killed mid-write)."""
-    pattern = re.compile(rf"^\.tinct-\d+-{re.escape(tag)}[0-9a-f]+\.part$")
+    from .atomic import TEMP_PREFIX, TEMP_SUFFIX
+    pattern = re.compile(rf"^{re.escape(TEMP_PREFIX)}\d+-{re.escape(tag)}[0-9a-f]+{re.escape(TEMP_SUFFIX)}$")
     try:
         names = fs.ls(folder, detail=False)
     except Exception:
