@@ -33,17 +33,12 @@ def make_gallery(colorizers, old: list[Path], truth: list[Path], height: int = 1
     if not isinstance(colorizers, (list, tuple)):
         colorizers = [("tinct", colorizers)]
     rows = []
-    for p in old:
+    for p, is_truth in [(p, False) for p in old] + [(p, True) for p in truth]:
         src = open_image(p).convert("RGB")
         grey = src.convert("L").convert("RGB")
-        rows.append([_label(_fit(src, height), p.name)]
-                    + [_label(_fit(c.colorize(grey, **opts), height), name) for name, c in colorizers])
-    for p in truth:
-        src = open_image(p).convert("RGB")
-        grey = src.convert("L").convert("RGB")
-        rows.append([_label(_fit(grey, height), "grey")]
-                    + [_label(_fit(c.colorize(grey, **opts), height), name) for name, c in colorizers]
-                    + [_label(_fit(src, height), "truth")])
+        first = _label(_fit(grey, height), "grey") if is_truth else _label(_fit(src, height), p.name)
+        rows.append([first] + [_label(_fit(c.colorize(grey, **opts), height), name) for name, c in colorizers]
+                    + ([_label(_fit(src, height), "truth")] if is_truth else []))
     pad = 4
     width = max(sum(c.width for c in r) + pad * len(r) for r in rows)
     sheet = Image.new("RGB", (width, len(rows) * (height + pad)), "white")
