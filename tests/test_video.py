@@ -206,3 +206,20 @@ def test_hints_follow_motion_and_stop_at_cut(tmp_path):
     xs = [r[:, 1].mean() for r in red[2:6]]
     assert xs[-1] < xs[0] - 3  # the view pans right, so the hinted point moves left in the frame
     assert not len(red[6]) and not len(red[7])
+
+
+@pytest.mark.parametrize("scale", [0.7, 4.0, 60.0])  # sub-pixel, a few pixels, mostly out of the frame
+def test_sparse_warp_equals_grid_sample(scale):
+    """The stabiliser's sparse bicubic warp (one matrix per flow, all bins at once) is grid_sample's bicubic warp
+    with border padding, including taps clamped at the edges."""
+    import torch
+
+    from tinct.video.flow import warp, warp_matrix
+    g = torch.Generator().manual_seed(int(scale * 10))
+    h, w, q = 13, 21, 37
+    x = torch.randn(1, q, h, w, generator=g)
+    flow = torch.randn(1, 2, h, w, generator=g) * scale
+    want, _ = warp(x, flow, "bicubic")
+    got = (warp_matrix(flow) @ x[0].flatten(1).T).T.reshape(1, q, h, w)
+    assert torch.allclose(got, want, atol=1e-4), (got - want).abs().max()
+    assert (got - x).abs().max() > 0.1  # the flow moved something: not an identity

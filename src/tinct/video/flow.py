@@ -7,6 +7,8 @@ that anything defined on the previous frame is pulled into the current one with 
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -59,6 +61,39 @@ def warp(x: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> tuple[t
     x = x.float().contiguous(memory_format=torch.channels_last)  # several times faster with many channels
     out = F.grid_sample(x, grid, mode=mode, padding_mode="border", align_corners=False)
     return out, valid
+
+
+CUBIC_A = -0.75          # the cubic convolution kernel's parameter, as in ``grid_sample(mode="bicubic")``
+
+
+def _cubic_weights(t: torch.Tensor) -> torch.Tensor:
+    """Weights of the 4 taps at offsets -1, 0, 1, 2 for fractional positions ``t`` in [0, 1): ``(..., 4)``."""
+    a = CUBIC_A
+    far = lambda d: ((a * d - 5 * a) * d + 8 * a) * d - 4 * a  # noqa: E731  1 <= |d| < 2
+    near = lambda d: ((a + 2) * d - (a + 3)) * d * d + 1      # noqa: E731  |d| < 1
+    return torch.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], -1)
+
+
+def warp_matrix(flow: torch.Tensor) -> torch.Tensor:
+    """The bicubic pull along ``flow`` ``(1, 2, H, W)`` pixels as a sparse CSR matrix ``(H*W, H*W)``, 16 taps a
+    row: ``M @ x`` for ``x`` ``(H*W, C)`` (pixels in rows, channels last) equals ``warp(x, flow, "bicubic")`` (border
+    padding; out-of-frame taps clamp to the edge). Built once per flow and applied to all C channels in one sparse
+    product, several times faster than ``grid_sample`` for the 257-bin distributions."""
+    _, _, H, W = flow.shape
+    ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
+    sx, sy = xs + flow[0, 0].float(), ys + flow[0, 1].float()
+    x0, y0 = sx.floor(), sy.floor()
+    off = torch.arange(-1, 3, dtype=torch.float32)
+    xi = (x0[..., None] + off).clamp(0, W - 1).long()
+    yi = (y0[..., None] + off).clamp(0, H - 1).long()
+    cols = (yi[..., :, None] * W + xi[..., None, :]).reshape(H * W, 16)
+    vals = (_cubic_weights(sy - y0)[..., :, None] * _cubic_weights(sx - x0)[..., None, :]).reshape(H * W, 16)
+    cols, order = cols.sort(1)   # CSR wants each row's columns in order; repeats (clamped taps) add up
+    n = H * W
+    with warnings.catch_warnings():  # torch labels sparse CSR "beta"; the product is checked against grid_sample
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+        return torch.sparse_csr_tensor(torch.arange(0, 16 * n + 1, 16), cols.flatten(),
+                                       vals.gather(1, order).flatten(), (n, n), check_invariants=False)
 
 
 def confidence(l_prev: torch.Tensor, l_cur: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:

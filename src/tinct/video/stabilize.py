@@ -6,7 +6,8 @@ decode to their desaturated average), with per-pixel weights ``w = stability * c
 warp error of L, 0 for points coming from outside the frame):
 
 * forward (causal): ``F_t = (1 - w) log p_t + w warp(F_{t-1})``, the previous *smoothed* state pulled along the
-  backward flow (bicubic: chained warps blur less than bilinear ones);
+  backward flow (bicubic: chained warps blur less than bilinear ones; as one sparse matrix per flow applied to all
+  bins at once, ``flow.warp_matrix``);
 * backward, over the next ``lookahead`` frames: ``G_t = (1 - w) log p_t + w warp(G_{t+1})``, ending at the last
   look-ahead frame's own prediction;
 * output ``(F_t + w warp(G_{t+1})) / (1 + w)``: weights ``~ w^|k|`` on frame ``t + k``, a symmetric filter.
@@ -33,11 +34,10 @@ import torch.nn.functional as F
 
 from ..color import decode
 from ..pipeline.hints import as_hints, render_hints
-from .flow import FlowEstimator, confidence, is_cut, l_histogram, resize_flow, warp
+from .flow import FlowEstimator, confidence, is_cut, l_histogram, resize_flow, warp_matrix
 
 DEFAULT_STABILITY = 0.6
 DEFAULT_LOOKAHEAD = 2   # frames
-WARP_MODE = "bicubic"
 
 
 def hints_by_frame(hints) -> dict[int, list]:
@@ -97,17 +97,19 @@ class TemporalColorizer:
         self.active = self.active + self.pending.pop(self.index, [])
         hint = render_hints(self.active, (W, H), l.shape[-2:]).to(self.c.device) if self.active else None
         p = torch.log_softmax(self.c.net(l.to(self.c.device), hint).float().cpu(), 1)
-        frame = _Frame(rgb, tag, p, p, None)
+        size = p.shape[-2:]
+        if self.stability > 0:
+            p = p[0].flatten(1).T.contiguous()  # (h*w, Q): pixels in rows, for the sparse warps
+        frame = _Frame(rgb, tag, p, p, None, size)
         if flow is not None and self.stability > 0:
-            size = p.shape[-2:]
             l_prev = F.interpolate(self.prev[0][None, None], size=size, mode="area")
             l_cur = F.interpolate(l, size=size, mode="area")
             f_back = resize_flow(flow, size)  # pulls the previous frame into this one
-            w = self.stability * confidence(l_prev, l_cur, f_back)
-            frame.fwd = (1 - w) * p + w * warp(self.last_fwd, f_back, WARP_MODE)[0]
+            w = self.stability * confidence(l_prev, l_cur, f_back).reshape(-1, 1)
+            frame.fwd = (1 - w) * p + w * (warp_matrix(f_back) @ self.last_fwd)
             if self.lookahead:
                 f_fwd = resize_flow(self.flow(l[0, 0], self.prev[0]), size)  # pulls this frame into the previous
-                frame.back = (f_fwd, self.stability * confidence(l_cur, l_prev, f_fwd))
+                frame.back = (warp_matrix(f_fwd), self.stability * confidence(l_cur, l_prev, f_fwd).reshape(-1, 1))
         self.prev = (l[0, 0], hist)
         self.last_fwd = frame.fwd
         self.queue.append(frame)
@@ -128,13 +130,15 @@ class TemporalColorizer:
         if n > 1:
             g = q[n - 1].p
             for j in range(n - 2, -1, -1):
-                f, w = q[j + 1].back
-                pulled = warp(g, f, WARP_MODE)[0]
+                m, w = q[j + 1].back
+                pulled = m @ g
                 if j:
                     g = (1 - w) * q[j].p + w * pulled
                 else:
                     out = (out + w * pulled) / (1 + w)
         q.pop(0)
+        if out.dim() == 2:  # (h*w, Q) rows -> (1, Q, h, w)
+            out = out.T.reshape(1, -1, *frame.size)
         ab = decode(out, self.c.centres.cpu(), self.opts.decode, self.opts.temperature,
                     None if self.shift is None else self.shift.cpu())
         return frame.rgb, frame.tag, ab
@@ -144,9 +148,10 @@ class TemporalColorizer:
 class _Frame:
     rgb: np.ndarray
     tag: object
-    p: torch.Tensor            # the network's log-probabilities (1, Q, h, w)
-    fwd: torch.Tensor          # forward-smoothed log-probabilities
-    back: tuple | None         # (flow pulling this frame into the previous one, weight) or None (first of a shot)
+    p: torch.Tensor            # the network's log-probabilities (1, Q, h, w), or (h*w, Q) when stabilising
+    fwd: torch.Tensor          # forward-smoothed log-probabilities, same layout
+    back: tuple | None         # (warp matrix pulling this frame into the previous one, weight (h*w, 1)) or None
+    size: tuple                # (h, w) of the distributions
 
 
 def _move_hints(hints: list, flow: np.ndarray, image_size: tuple[int, int]) -> list:
