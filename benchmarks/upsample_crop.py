@@ -1,7 +1,8 @@
-"""docs/upsample_crop.png: zoomed crops at edges, bilinear | guided upsampling of the same prediction (issue 11).
+"""docs/upsample_crop.png: zoomed crops at edges, bilinear | joint | guided upsampling of the same prediction
+(issue 11).
 
-Per photo, the crop where the two methods differ most (after a 9x9 mean, so a region rather than a pixel);
-columns: the photo's truth, bilinear, guided; each crop shown 4x, nearest-neighbour.
+Per photo, the crop where bilinear and guided differ most (after a 9x9 mean, so a region rather than a pixel);
+columns: the photo's truth, then each method; each crop shown 4x, nearest-neighbour.
 
     python benchmarks/upsample_crop.py IMG... [-o docs/upsample_crop.png] [--crop 64] [--zoom 4]
 """
@@ -36,15 +37,16 @@ def main():
     col = Colorizer.load(device="cpu")
     c, z, pad, head = a.crop, a.zoom, 6, 18
     tile = c * z
-    sheet = Image.new("RGB", (3 * tile + 4 * pad, head + len(a.images) * (tile + pad) + pad), "white")
+    names = ("truth", "bilinear", "joint", "guided")
+    sheet = Image.new("RGB", (len(names) * tile + (len(names) + 1) * pad, head + len(a.images) * (tile + pad) + pad), "white")
     draw = ImageDraw.Draw(sheet)
-    for i, name in enumerate(("truth", "bilinear", "guided")):
+    for i, name in enumerate(names):
         draw.text((pad + i * (tile + pad) + 4, 4), name, fill="black")
     for r, path in enumerate(a.images):
         rgb = np.asarray(Image.open(path).convert("RGB"))
         ab = col.predict_ab([rgb], [[]], col.options())[0]
-        outs = [rgb] + [col.recombine(rgb, ab, m) for m in ("bilinear", "guided")]
-        y, x = _crop_box(outs[1], outs[2], c)
+        outs = [rgb] + [col.recombine(rgb, ab, m) for m in names[1:]]
+        y, x = _crop_box(outs[1], outs[3], c)
         for i, o in enumerate(outs):
             im = Image.fromarray(np.ascontiguousarray(o[y:y + c, x:x + c])).resize((tile, tile), Image.NEAREST)
             sheet.paste(im, (pad + i * (tile + pad), head + r * (tile + pad)))

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from tinct.pipeline.fast_lab import lightness
-from tinct.pipeline.upsample import guided_coefficients, low_res_guide, upsample_bands
+from tinct.pipeline.upsample import METHODS, guided_coefficients, low_res_guide, upsample_bands
 
 
 def _photo(h=45, w=61, seed=0) -> np.ndarray:
@@ -25,7 +25,7 @@ def _whole(rgb, ab, method, band_pixels):
     return torch.cat([b[2] for b in bands], 1)
 
 
-@pytest.mark.parametrize("method", ["guided", "bilinear"])
+@pytest.mark.parametrize("method", ["guided", "bilinear", "joint"])
 def test_bands_equal_whole_image(method):
     rgb = _photo()
     ab = torch.randn(1, 2, 12, 16) * 30
@@ -56,14 +56,41 @@ def test_guided_leaks_far_less_colour_across_a_sharp_edge():
     # what a network gives: colour at 1/4 resolution, blurred across the edge
     ab_small = F.avg_pool2d(F.avg_pool2d(truth[None], 4), 3, stride=1, padding=1, count_include_pad=False)
     near = slice(x_edge - 4, x_edge + 4)            # one low-res pixel either side
-    out = {m: _whole(rgb, ab_small, m, 1 << 20) for m in ("guided", "bilinear")}
+    out = {m: _whole(rgb, ab_small, m, 1 << 20) for m in ("guided", "bilinear", "joint")}
     err = {m: (o - truth)[:, :, near].abs().mean().item() for m, o in out.items()}
     assert err["bilinear"] > 15                     # the test is meaningful: bilinear does bleed
     assert err["guided"] < 0.5 * err["bilinear"], err
+    assert err["joint"] < 0.75 * err["bilinear"], err   # joint only mixes grid values: the edge's own grid point
+    # holds blurred colour, so it leaks more than guided (which extrapolates, and so can fringe) but far less than
+    # bilinear
     # the colour change happens at the edge: the jump between its two pixel columns, as a share of the truth's
     jump = {m: ((o[:, :, x_edge - 1] - o[:, :, x_edge]).norm(dim=0) / (70 ** 2 + 60 ** 2) ** 0.5).mean().item()
             for m, o in out.items()}
-    assert jump["guided"] > 0.6 and jump["bilinear"] < 0.25, jump
+    assert jump["guided"] > 0.6 and jump["joint"] > 0.35 and jump["bilinear"] < 0.25, jump
+
+
+def test_joint_is_a_local_convex_mix_and_plain_where_the_photo_is_flat():
+    """Joint bilateral output lies within the ab of the 4x4 grid points around each pixel (no overshoot, no colour
+    from afar); on a flat photo the range weights are all equal, so it is the radius-2 tent filter of ab."""
+    rgb = _photo()
+    ab = torch.randn(1, 2, 12, 16) * 30
+    out = _whole(rgb, ab, "joint", 1 << 20)
+    H, W = rgb.shape[:2]
+    lo = -F.max_pool2d(-ab, 4, stride=1, padding=2)   # per-window extremes at the grid (4x4, like the taps)
+    hi = F.max_pool2d(ab, 4, stride=1, padding=2)
+    ys = ((torch.arange(H) + 0.5) * 12 / H - 0.5).floor().long() + 1   # window whose taps are floor-1 .. floor+2
+    xs = ((torch.arange(W) + 0.5) * 16 / W - 0.5).floor().long() + 1
+    lo_px = lo[0][:, ys.clamp(0, lo.shape[2] - 1)][:, :, xs.clamp(0, lo.shape[3] - 1)]
+    hi_px = hi[0][:, ys.clamp(0, hi.shape[2] - 1)][:, :, xs.clamp(0, hi.shape[3] - 1)]
+    assert (out >= lo_px - 1e-4).all() and (out <= hi_px + 1e-4).all()
+    flat = np.full((48, 64, 3), 128, np.uint8)
+    got = _whole(flat, ab, "joint", 1 << 20)
+    # the tent filter by hand, at one interior pixel: grid position (y, x) = ((py + .5) / 4 - .5, ...)
+    py, px = 21, 30
+    gy, gx = (py + 0.5) / 4 - 0.5, (px + 0.5) / 4 - 0.5
+    wts = {(j, i): max(0, 1 - abs(gy - j) / 2) * max(0, 1 - abs(gx - i) / 2) for j in range(12) for i in range(16)}
+    want = sum(w * ab[0, :, j, i] for (j, i), w in wts.items()) / sum(wts.values())
+    torch.testing.assert_close(got[:, py, px], want, rtol=0, atol=1e-4)
 
 
 def test_contract_shapes_range_and_errors():
@@ -84,13 +111,16 @@ def test_contract_shapes_range_and_errors():
 
 
 def test_colorizer_and_cli_option(colorizer, tinct_cli, tmp_path):
+    from tinct.cli.colorize import UPSAMPLE_METHODS
     from tinct.pipeline.colorizer import DEFAULT_UPSAMPLE, Colorizer
     rgb = _photo(90, 120)
     Image.fromarray(rgb).save(tmp_path / "in.png")
     ab = colorizer.predict_ab([rgb], [[]], colorizer.options())[0]
-    want = {m: colorizer.recombine(rgb, ab, m) for m in ("guided", "bilinear")}
+    want = {m: colorizer.recombine(rgb, ab, m) for m in METHODS}
     assert np.abs(want["guided"].astype(int) - want["bilinear"]).max() > 0
-    for m in ("guided", "bilinear"):
+    assert np.abs(want["joint"].astype(int) - want["bilinear"]).max() > 0
+    assert set(UPSAMPLE_METHODS) == set(METHODS)    # the CLI's light copy of the list
+    for m in METHODS:
         res = tinct_cli("colorize", tmp_path / "in.png", "-o", tmp_path / f"{m}.png", "--upsample", m, "--precision", "fp32")
         assert res.rc == 0, res.err
         np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / f"{m}.png")), want[m])

@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from .colorize import UPSAMPLE_METHODS
+
 
 def add_parser(sub):
     p = sub.add_parser("evaluate", help="measure a model against the grey baseline on colour photos",
@@ -22,8 +24,9 @@ def add_parser(sub):
                         "it (more vivid) (default: the model's)")
     p.add_argument("--input-size", "--size", dest="size", type=int, default=None,
                    help="the network's input size: photos are resized to about this squared (default: the model's)")
-    p.add_argument("--upsample", choices=("guided", "bilinear"), default="bilinear",
-                   help="how ab reaches full resolution: guided (edge-aware) or bilinear (the colorizer's default)")
+    p.add_argument("--upsample", choices=UPSAMPLE_METHODS, default="bilinear",
+                   help="how ab reaches full resolution: bilinear (the colorizer's default), joint or guided "
+                        "(edge-aware)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="network precision (auto: bf16 where measured faster and within ab 2 of fp32)")

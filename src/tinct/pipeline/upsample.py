@@ -1,8 +1,13 @@
 """Upsample the network's low-resolution ab to the photo's full size, in row bands (issue 11).
 
-Two methods, chosen by ``method``:
+Three methods, chosen by ``method``:
 
 - ``"bilinear"``: ab sampled bilinearly (half-pixel centres, border padding) - colour bleeds across edges;
+- ``"joint"``: joint bilateral upsampling (Kopf et al. 2007): each output pixel is a weighted mean of the 4x4
+  nearest ab-grid values, weights = a tent of radius 2 ab-grid pixels (separable) times
+  ``exp(-(L - L_q)^2 / (2 SIGMA_R^2))``, where ``L`` is the pixel's own lightness / 100 and ``L_q`` the grid
+  value's (the photo's L area-averaged to the ab grid): colour comes from grid points that look like the pixel,
+  so it stops at edges; a convex combination, so it never overshoots (no fringes);
 - ``"guided"``: fast guided filter (He & Sun 2015, "Fast Guided Filter") with the photo's own lightness as
   guide. The window slopes ``A`` of ``ab ~ A * I + B`` are fitted once for the whole image at the ab grid
   against the guide ``I = L / 100`` box-averaged to that grid and box-smoothed; ``B = ab - A * I`` there (not
@@ -27,9 +32,11 @@ from PIL import Image
 
 from .fast_lab import lightness
 
-METHODS = ("guided", "bilinear")
+METHODS = ("guided", "bilinear", "joint")
 RADIUS = 2      # box radius of the guided filter, in ab-grid pixels (tuned: BENCHMARKS.md "Edge-aware upsampling")
 EPS = 1e-3      # regulariser, in units of (L / 100)^2 (an L step of 6 has variance 1e-3 in a window it halves)
+SIGMA_R = 0.2   # joint: range scale in L / 100 (an L difference of 40 keeps 13 % weight; BENCHMARKS.md)
+RANGE_FLOOR = 1e-4  # joint: added to every range weight, so a pixel unlike all 16 grid points gets their tent mean
 
 
 def _box(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -78,8 +85,39 @@ def _sample_rows(maps: torch.Tensor, y0: int, y1: int, H: int, W: int) -> torch.
     return F.grid_sample(maps, grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
 
 
+def _tent_taps(n_out: int, n_in: int, start: int = 0, stop: int | None = None):
+    """For output positions ``start..stop`` on an axis of ``n_out`` pixels over ``n_in`` grid pixels: the 4 grid
+    indices around each (clamped) and their tent weights ``max(0, 1 - |d| / 2)`` -> two ``(4, n)`` tensors."""
+    pos = (torch.arange(start, n_out if stop is None else stop, dtype=torch.float32) + 0.5) * n_in / n_out - 0.5
+    base = pos.floor()
+    grid = base + torch.arange(-1, 3, dtype=torch.float32).view(4, 1)
+    return grid.clamp(0, n_in - 1).long(), (1 - (pos - grid).abs() / 2).clamp(min=0)
+
+
+def _joint_rows(ab_small: torch.Tensor, guide_small: torch.Tensor, l_band: torch.Tensor, y0: int, y1: int,
+                H: int, sigma_r: float) -> torch.Tensor:
+    """Joint bilateral upsampling of rows ``y0..y1``: ``(1, 2, h, w)`` ab, ``(h, w)`` guide, ``(y1 - y0, W)`` L / 100
+    -> ``(2, y1 - y0, W)``."""
+    h, w = ab_small.shape[-2:]
+    W = l_band.shape[1]
+    iy, wy = _tent_taps(H, h, y0, y1)
+    ix, wx = _tent_taps(W, w, 0, W)
+    maps = torch.cat([ab_small[0], guide_small[None]], 0)        # (3, h, w): a, b, L_q
+    acc = torch.zeros(2, y1 - y0, W)
+    total = torch.zeros(y1 - y0, W)
+    for j in range(4):
+        rows = maps[:, iy[j]]                                    # (3, R, w)
+        for i in range(4):
+            q = rows.index_select(2, ix[i])                      # (3, R, W)
+            wt = ((l_band - q[2]).square_().mul_(-0.5 / sigma_r ** 2).exp_().add_(RANGE_FLOOR)
+                  .mul_(wy[j].view(-1, 1)).mul_(wx[i].view(1, -1)))
+            acc.addcmul_(q[:2], wt.unsqueeze(0))
+            total += wt
+    return acc.div_(total.unsqueeze(0))
+
+
 def upsample_bands(rgb: np.ndarray, ab_small: torch.Tensor, method: str = "guided", band_pixels: int = 1 << 20,
-                   radius: int = RADIUS, eps: float = EPS):
+                   radius: int = RADIUS, eps: float = EPS, sigma_r: float = SIGMA_R):
     """Yield ``(y0, y1, ab (2, y1 - y0, W))`` covering the photo (see the module docstring)."""
     if method not in METHODS:
         raise ValueError(f"upsample must be one of {METHODS}, not {method!r}")
@@ -91,11 +129,16 @@ def upsample_bands(rgb: np.ndarray, ab_small: torch.Tensor, method: str = "guide
             coef = guided_coefficients(low_res_guide(rgb, *ab_small.shape[-2:]), ab_small, radius, eps)
             lo = ab_small.amin((0, 2, 3)).view(2, 1, 1)
             hi = ab_small.amax((0, 2, 3)).view(2, 1, 1)
+        elif method == "joint":
+            guide_small = low_res_guide(rgb, *ab_small.shape[-2:])
         for y0 in range(0, H, band):
             y1 = min(H, y0 + band)
             if method == "bilinear":
                 yield y0, y1, _sample_rows(ab_small, y0, y1, H, W)
                 continue
-            c = _sample_rows(coef, y0, y1, H, W)
             guide = lightness(rgb[y0:y1]).div_(100)
+            if method == "joint":
+                yield y0, y1, _joint_rows(ab_small, guide_small, guide, y0, y1, H, sigma_r)
+                continue
+            c = _sample_rows(coef, y0, y1, H, W)
             yield y0, y1, c[2:].addcmul_(c[:2], guide.unsqueeze(0)).clamp_(min=lo, max=hi)
