@@ -2,7 +2,7 @@
 
 ``Colorizer.colorize`` runs the network on a resized copy of the photo's lightness (area about
 ``size``^2, sides multiples of 32, aspect kept), decodes ab at 1/4 of that, upsamples ab to the photo's full size
-(guided by the photo's own lightness, or bilinearly: pipeline/upsample.py) and recombines it with the photo's
+(bilinearly, or edge-aware with the photo's own lightness: pipeline/upsample.py) and recombines it with the photo's
 full-resolution L, in row bands so that memory does not grow with a float copy of the whole photo. The output
 has the input's size and lightness; alpha is kept; colour inputs are recoloured from their L.
 
@@ -276,7 +276,7 @@ class Colorizer:
         return self.forward_ab([l for l, _ in ins], [h for _, h in ins], opts)
 
     def recombine(self, rgb: np.ndarray, ab_small: torch.Tensor, upsample: str | None = None) -> np.ndarray:
-        """Full-resolution L of ``rgb`` + ab upsampled from ``ab_small`` (``upsample``: 'guided' or 'bilinear',
+        """Full-resolution L of ``rgb`` + ab upsampled from ``ab_small`` (``upsample``: 'bilinear', 'joint' or 'guided',
         default ``self.upsample``; pipeline/upsample.py) -> uint8 RGB, in row bands."""
         H, W = rgb.shape[:2]
         out = np.empty((H, W, 3), np.uint8)
