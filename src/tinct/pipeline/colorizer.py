@@ -39,7 +39,7 @@ SHIPPED_MODELS = ("v1", "v2")   # weights/<name>.safetensors inside the package
 SHIPPED_MODEL = "default"     # the name users give for the recommended one ...
 DEFAULT_MODEL = "v2"          # ... which is this shipped model (MODEL.md: v2 beat v1)
 BAND_PIXELS = 1 << 20  # full-resolution work is done ~1 MP at a time
-DEFAULT_UPSAMPLE = "bilinear"  # "guided" (edge-aware) is opt-in: it lost 0.02 dB PSNR on the wallpapers (BENCHMARKS.md)
+DEFAULT_UPSAMPLE = "bilinear"  # "joint"/"guided" (edge-aware) are opt-in: ~10x the upsampling time (BENCHMARKS.md)
 CPU_FAST_PATHS = True  # on CPU run a copy of the network with BatchNorm folded, channels_last (BENCHMARKS.md)
 
 

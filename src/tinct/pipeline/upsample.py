@@ -94,15 +94,14 @@ def _tent_taps(n_out: int, n_in: int, start: int = 0, stop: int | None = None):
     return grid.clamp(0, n_in - 1).long(), (1 - (pos - grid).abs() / 2).clamp(min=0)
 
 
-def _joint_rows(ab_small: torch.Tensor, guide_small: torch.Tensor, l_band: torch.Tensor, y0: int, y1: int,
-                H: int, sigma_r: float) -> torch.Tensor:
-    """Joint bilateral upsampling of rows ``y0..y1``: ``(1, 2, h, w)`` ab, ``(h, w)`` guide, ``(y1 - y0, W)`` L / 100
-    -> ``(2, y1 - y0, W)``."""
-    h, w = ab_small.shape[-2:]
+def _joint_rows(maps: torch.Tensor, columns: tuple, l_band: torch.Tensor, y0: int, y1: int, H: int,
+                sigma_r: float) -> torch.Tensor:
+    """Joint bilateral upsampling of rows ``y0..y1``: ``maps`` ``(3, h, w)`` (a, b and the guide L_q at the ab
+    grid), ``columns`` the column taps ``_tent_taps(W, w)``, ``l_band`` ``(y1 - y0, W)`` L / 100 ->
+    ``(2, y1 - y0, W)``."""
     W = l_band.shape[1]
-    iy, wy = _tent_taps(H, h, y0, y1)
-    ix, wx = _tent_taps(W, w, 0, W)
-    maps = torch.cat([ab_small[0], guide_small[None]], 0)        # (3, h, w): a, b, L_q
+    iy, wy = _tent_taps(H, maps.shape[1], y0, y1)
+    ix, wx = columns
     acc = torch.zeros(2, y1 - y0, W)
     total = torch.zeros(y1 - y0, W)
     for j in range(4):
@@ -129,8 +128,9 @@ def upsample_bands(rgb: np.ndarray, ab_small: torch.Tensor, method: str = "guide
             coef = guided_coefficients(low_res_guide(rgb, *ab_small.shape[-2:]), ab_small, radius, eps)
             lo = ab_small.amin((0, 2, 3)).view(2, 1, 1)
             hi = ab_small.amax((0, 2, 3)).view(2, 1, 1)
-        elif method == "joint":
-            guide_small = low_res_guide(rgb, *ab_small.shape[-2:])
+        elif method == "joint":  # a, b and L_q at the ab grid, and the column taps: the same for every band
+            maps = torch.cat([ab_small[0], low_res_guide(rgb, *ab_small.shape[-2:])[None]], 0)
+            columns = _tent_taps(W, maps.shape[2])
         for y0 in range(0, H, band):
             y1 = min(H, y0 + band)
             if method == "bilinear":
@@ -138,7 +138,7 @@ def upsample_bands(rgb: np.ndarray, ab_small: torch.Tensor, method: str = "guide
                 continue
             guide = lightness(rgb[y0:y1]).div_(100)
             if method == "joint":
-                yield y0, y1, _joint_rows(ab_small, guide_small, guide, y0, y1, H, sigma_r)
+                yield y0, y1, _joint_rows(maps, columns, guide, y0, y1, H, sigma_r)
                 continue
             c = _sample_rows(coef, y0, y1, H, W)
             yield y0, y1, c[2:].addcmul_(c[:2], guide.unsqueeze(0)).clamp_(min=lo, max=hi)

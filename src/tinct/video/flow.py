@@ -48,14 +48,19 @@ def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     return out
 
 
+def _sources(flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Source points ``(x + dx, y + dy)`` of every pixel of ``flow`` ``(1, 2, H, W)``: two ``(H, W)`` tensors."""
+    _, _, H, W = flow.shape
+    ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
+    return xs + flow[0, 0].float(), ys + flow[0, 1].float()
+
+
 def warp(x: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> tuple[torch.Tensor, torch.Tensor]:
     """Pull ``x`` ``(1, C, H, W)`` (on the previous frame) along ``flow`` ``(1, 2, H, W)`` pixels into the
     current frame (``mode``: "bilinear" or "bicubic", which blurs less when warps are chained). Returns
     (warped ``(1, C, H, W)``, valid ``(1, 1, H, W)``: 1 where the source point lies inside the previous frame)."""
     _, _, H, W = x.shape
-    ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
-    sx = xs + flow[0, 0]
-    sy = ys + flow[0, 1]
+    sx, sy = _sources(flow)
     valid = ((sx >= -0.5) & (sx <= W - 0.5) & (sy >= -0.5) & (sy <= H - 0.5)).float()[None, None]
     grid = torch.stack([(sx + 0.5) * 2 / W - 1, (sy + 0.5) * 2 / H - 1], -1).unsqueeze(0)
     x = x.float().contiguous(memory_format=torch.channels_last)  # several times faster with many channels
@@ -80,8 +85,7 @@ def warp_matrix(flow: torch.Tensor) -> torch.Tensor:
     padding; out-of-frame taps clamp to the edge). Built once per flow and applied to all C channels in one sparse
     product, several times faster than ``grid_sample`` for the 257-bin distributions."""
     _, _, H, W = flow.shape
-    ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
-    sx, sy = xs + flow[0, 0].float(), ys + flow[0, 1].float()
+    sx, sy = _sources(flow)
     x0, y0 = sx.floor(), sy.floor()
     off = torch.arange(-1, 3, dtype=torch.float32)
     xi = (x0[..., None] + off).clamp(0, W - 1).long()
