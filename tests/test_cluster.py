@@ -149,3 +149,29 @@ def test_file_urls_give_the_same_bytes_and_errors_as_plain_paths(cluster, small_
     after = _stamp(tmp_path / "url")
     before.pop("tinct-failures.tsv"), after.pop("tinct-failures.tsv")
     assert after == before
+
+
+def test_driver_removes_the_temporary_file_of_a_worker_killed_mid_write(tmp_path, monkeypatch):
+    """A worker SIGKILLed between creating its temporary file and the rename leaves the file behind; the driver
+    removes it once the job is over (its writer is dead), and leaves a live process's temporary alone."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from tinct.cluster import job
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "out" / "box"
+    out.mkdir(parents=True)
+    left = out / f".tinct-{dead.pid}-0badc0de.part"
+    live = out / f".tinct-{os.getpid()}-0000beef.part"
+
+    def fake_rows(rows, args, batch):   # the job: one worker killed mid-write, one writer still running
+        left.write_bytes(b"half an image")
+        live.write_bytes(b"being written")
+        return 0
+
+    monkeypatch.setattr(job, "run_rows", fake_rows)
+    todo = [SimpleNamespace(src=tmp_path / "a.jpg", out=out / "a.png", fmt=None, name="a.jpg")]
+    assert job.run_on_ray(todo, SimpleNamespace(), None) == 0
+    assert not left.exists() and live.exists()

@@ -5,7 +5,8 @@ and error lines, and failures go to a report file.
 Rows are local paths or fsspec URLs (cluster.url_plan, files.urls); the report goes to the -o folder or URL.
 
 Guarantees: outputs are written by the workers atomically (temporary name in the output folder, then rename;
-on object stores one put of the complete bytes), so a killed worker leaves no partial file; Ray restarts the
+on object stores one put of the complete bytes), so a killed worker leaves no partial file (the temporary files
+of killed workers are removed when the job ends); Ray restarts the
 actor and retries its in-flight batch; a row whose output already exists on retry is kept, not rewritten
 (exactly once); a rerun with --skip-existing skips finished outputs before any work is sent."""
 from __future__ import annotations
@@ -114,9 +115,15 @@ def check_model(args, load) -> bool:
 def run_on_ray(todo: list, args, batch) -> int:
     """Colorize the planned ``todo`` jobs (local files) on Ray, reporting each to ``batch`` (the CLI's bar and
     error lines). Returns 0, or 2 when the cluster cannot be reached (message printed)."""
+    from ..files.write import clean_stale_temps
     rows = [{"src": os.path.abspath(j.src), "dst": os.path.abspath(j.out), "fmt": j.fmt or "", "name": j.name}
             for j in todo]
-    return run_rows(rows, args, batch)
+    try:
+        return run_rows(rows, args, batch)
+    finally:
+        # a worker killed mid-write leaves its temporary file; with the job over, its process is gone
+        for folder in sorted({os.path.dirname(r["dst"]) for r in rows}):
+            clean_stale_temps(folder)
 
 
 def run_rows(rows: list, args, batch, extra_opts: dict | None = None) -> int:
