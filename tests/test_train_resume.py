@@ -198,3 +198,23 @@ def test_sigkill_at_random_moments_then_resume_finishes(data, tmp_path):
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     assert_same_state(want, final_state(run))
     tinct.Colorizer.load(run, device="cpu")
+
+
+def test_init_from_starts_every_weight_from_the_model_and_keeps_its_network(data, tmp_path, capsys):
+    """--init-from RUN: the network config comes from the model file (a conflicting --width is overridden), every
+    weight starts from it (lr 0: the parameters stay exactly the file's), the new training settings apply."""
+    def params(run):
+        return {k: v for k, v in load_checkpoint(run)["model"].items()
+                if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))}
+
+    first = train_cli(data, tmp_path / "first", steps=4)
+    still = dict(lr=0, schedule="constant", hint_p_none=0.2, width=0.25)
+    tuned = train_cli(data, tmp_path / "tuned", steps=2, init_from=first, **still)
+    cfg = json.loads((tuned / "config.json").read_text())
+    assert cfg["model"]["width"] == 0.125 and cfg["hint_p_none"] == 0.2 and cfg["init_from"].endswith(".safetensors")
+    a, b = params(first), params(tuned)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    fresh = params(train_cli(data, tmp_path / "fresh", steps=2, **{**still, "width": 0.125}))
+    assert not all(torch.equal(a[k], fresh[k]) for k in a)     # without it the weights are a fresh start
+    train_cli(data, tmp_path / "none", steps=2, expect=2, init_from=tmp_path / "nowhere")
+    assert "--init-from" in capsys.readouterr().err

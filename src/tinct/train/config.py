@@ -14,6 +14,8 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     inference: InferenceConfig = field(default_factory=InferenceConfig)
     pretrained: bool = True         # default arch: initialize the encoder from ImageNet EfficientNet-Lite0
+    init_from: str = ""             # fine-tune: start every weight from this model file (its network config
+                                    # replaces --model/--grid/...; fresh optimizer and LR schedule)
     steps: int = 20000
     batch_size: int = 32            # per process
     size: int = 128                 # training crop (multiple of 32)

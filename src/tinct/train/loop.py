@@ -23,7 +23,7 @@ from ..data.loader import BatchLoader
 from ..data.shards import ShardDataset
 from ..data.splits import batch_indices, fit_holdout, split_indices
 from ..device import resolve_device
-from ..model import MODEL_FILE, build_model, save_model_file
+from ..model import MODEL_FILE, build_model, load_model_file, save_model_file
 from ..model.config import InferenceConfig, ModelConfig, from_dict
 from . import distributed as ddp
 from .batch import make_batch, step_generator
@@ -95,6 +95,9 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
         cfg = config_from_dict(ckpt["config"])
     if steps is not None:
         cfg.steps = steps
+    start = load_model_file(cfg.init_from) if ckpt is None and cfg.init_from else None
+    if start is not None:
+        cfg.model = start.model_config   # the weights define the network
     if master:
         run.mkdir(parents=True, exist_ok=True)
         (run / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
@@ -116,7 +119,13 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
     centres = bin_centres(cfg.model.grid).to(device)
 
     net = build_model(cfg.model)
-    if ckpt is None and cfg.pretrained and cfg.model.arch == "default":
+    if start is not None:
+        try:
+            net.load_state_dict(start.net.state_dict())
+        except RuntimeError as e:
+            raise TrainingError(f"--init-from {cfg.init_from}: its weights do not fit this run's network "
+                                f"({str(e).splitlines()[0]}); a scene head needs one in the file too") from None
+    elif ckpt is None and cfg.pretrained and cfg.model.arch == "default":
         net.encoder.load_imagenet()
     if ckpt is not None:
         net.load_state_dict(ckpt["model"])
