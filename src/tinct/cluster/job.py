@@ -115,15 +115,12 @@ def check_model(args, load) -> bool:
 def run_on_ray(todo: list, args, batch) -> int:
     """Colorize the planned ``todo`` jobs (local files) on Ray, reporting each to ``batch`` (the CLI's bar and
     error lines). Returns 0, or 2 when the cluster cannot be reached (message printed)."""
-    from ..files.write import clean_stale_temps
     rows = [{"src": os.path.abspath(j.src), "dst": os.path.abspath(j.out), "fmt": j.fmt or "", "name": j.name}
             for j in todo]
     try:
         return run_rows(rows, args, batch)
     finally:
-        # a worker killed mid-write leaves its temporary file; with the job over, its process is gone
-        for folder in sorted({os.path.dirname(r["dst"]) for r in rows}):
-            clean_stale_temps(folder)
+        clean_temps(rows)   # a worker killed mid-write leaves its temporary file; with the job over, it is gone
 
 
 def run_rows(rows: list, args, batch, extra_opts: dict | None = None) -> int:
@@ -147,3 +144,19 @@ def run_rows(rows: list, args, batch, extra_opts: dict | None = None) -> int:
     except Exception as e:
         print(f"tinct: cannot write the failures report: {cause(e)}", file=sys.stderr)
     return 0
+
+
+def clean_temps(rows: list, tag: str = "") -> None:
+    """Remove temporary files left in the output folders by killed workers: local folders (file:// and
+    plain paths) those of processes no longer running, as plain colorize does; stores without an atomic put
+    those of this job (``tag``). Object stores with an atomic put never have any."""
+    import posixpath
+
+    from ..files import urls
+    from ..files.write import clean_stale_temps
+    for name in sorted({posixpath.dirname(r["dst"]) for r in rows}):
+        fs, folder = urls.split(name) if urls.is_url(name) else (urls.local_fs(), name)
+        if urls.is_local(fs):
+            clean_stale_temps(folder)
+        elif not urls.atomic_put(fs):
+            urls.remove_temps(fs, folder, tag)

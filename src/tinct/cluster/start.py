@@ -11,7 +11,6 @@
 Light to import: Ray and fsspec are imported only when used."""
 from __future__ import annotations
 
-import posixpath
 import secrets
 import sys
 
@@ -66,26 +65,12 @@ def run_urls(args, make_batch, load) -> int:
             if not check_model(args, load):
                 return 2
             tag = secrets.token_hex(4)
-            _clean(p.rows, tag)
-            from .job import run_rows
+            from .job import clean_temps, run_rows
+            clean_temps(p.rows, tag)
             rc = run_rows(p.rows, args, batch, {"temp_tag": tag})
-            _clean(p.rows, tag)
+            clean_temps(p.rows, tag)
             if rc:
                 return rc
     finally:
         batch.bar.close()
     return batch.finish(total)
-
-
-def _clean(rows: list, tag: str) -> None:
-    """Remove temporary files left in the output folders by killed workers: local folders (file:// and
-    plain paths) those of processes no longer running, as plain colorize does; stores without an atomic put
-    those of this job (``tag``). Object stores with an atomic put never have any."""
-    from ..files import urls
-    from ..files.write import clean_stale_temps
-    for name in sorted({posixpath.dirname(r["dst"]) for r in rows}):
-        fs, folder = urls.split(name) if is_url(name) else (urls.local_fs(), name)
-        if urls.is_local(fs):
-            clean_stale_temps(folder)
-        elif not urls.atomic_put(fs):
-            urls.remove_temps(fs, folder, tag)
