@@ -50,6 +50,8 @@ def pack(args) -> None:
     order = list(hold_idx) + list(np.random.default_rng(0).permutation(train_idx))
     budget, pos = int(args.chunk_mb * 1e6), 0
     for c in range(1, args.chunks + 1):
+        if pos == len(order):
+            break
         out = Path(args.out) / f"c{c:02d}"
         out.mkdir(parents=True, exist_ok=True)
         lengths, labels, held, size = [], [], 0, 0

@@ -1,0 +1,69 @@
+"""tools/device_run.py: a prepared dataset packed into JPEG chunks and unpacked elsewhere keeps every image once,
+and the source's held-out images land where ``tinct train`` holds out in the unpacked dataset."""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import helpers
+from tinct.data.shards import ShardDataset
+from tinct.data.splits import split_indices
+
+TOOL = Path(__file__).resolve().parents[1] / "tools" / "device_run.py"
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("device_run", TOOL)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["device_run"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run_tool(tool, monkeypatch, *argv):
+    monkeypatch.setattr(sys, "argv", ["device_run.py", *argv])
+    return tool.main()
+
+
+def test_pack_stash_unpack_keeps_every_image_and_the_holdout_in_place(tmp_path, monkeypatch):
+    tool = load_tool()
+    monkeypatch.setattr(tool, "STORE", tmp_path / "store")
+    src = ShardDataset(helpers.make_dataset(tmp_path / "data", n=40, size=32, shard_size=7))
+    assert run_tool(tool, monkeypatch, "pack", str(src.root), str(tmp_path / "chunks"),
+                    "--chunks", "9", "--chunk-mb", "0.01", "--holdout", "6") == 0
+    chunks = sorted((tmp_path / "chunks").iterdir())
+    counts = [len(json.loads((c / "index.json").read_text())["lengths"]) for c in chunks]
+    assert len(chunks) > 2 and sum(counts) == 40 and counts[-1] > 0    # every image, in several chunks
+    assert json.loads((chunks[0] / "index.json").read_text())["holdout"] == 6
+    for c in chunks:                                                      # one call per chunk
+        assert run_tool(tool, monkeypatch, "stash", str(c)) == 0
+    n = tool.unpack(tmp_path / "unpacked", holdout=6, shard=9)
+    out = ShardDataset(tmp_path / "unpacked")
+    assert n == len(out) == 40 and out.size == 32
+
+    a = np.stack([src[i][0] for i in range(40)]).astype(np.float32)
+    b = np.stack([out[i][0] for i in range(40)]).astype(np.float32)
+    dist = np.abs(a[:, None] - b[None]).mean(axis=(2, 3, 4))             # source x unpacked
+    match = dist.argmin(axis=0)                                           # the source image of each unpacked one
+    assert sorted(match) == list(range(40))                               # each exactly once
+    assert dist[match, np.arange(40)].max() < 6                           # JPEG quality 75: close, not exact
+    _, src_hold = split_indices(40, 6)
+    _, out_hold = split_indices(40, 6)
+    assert set(match[out_hold]) == set(src_hold)                          # held out there too
+    assert [out[int(i)][1] for i in range(40)] == [src[int(j)][1] for j in match]   # labels travel
+
+
+def test_unpack_refuses_chunks_whose_holdout_does_not_match(tmp_path, monkeypatch):
+    tool = load_tool()
+    monkeypatch.setattr(tool, "STORE", tmp_path / "store")
+    src = helpers.make_dataset(tmp_path / "data", n=20, size=32)
+    run_tool(tool, monkeypatch, "pack", str(src), str(tmp_path / "chunks"), "--chunks", "1", "--holdout", "3")
+    run_tool(tool, monkeypatch, "stash", str(tmp_path / "chunks" / "c01"))
+    try:
+        tool.unpack(tmp_path / "unpacked", holdout=4)
+    except SystemExit as e:
+        assert "3 held-out images" in str(e) and "--holdout 4" in str(e)
+    else:
+        raise AssertionError("unpack accepted a holdout the chunks do not have")
