@@ -71,6 +71,22 @@ def test_propagation_stops_at_an_edge_in_lightness():
     assert left[0].mean() > 30 and right.abs().max() < 5  # fills its own half, not the other
 
 
+def test_a_hint_moves_its_region_by_its_correction_and_keeps_the_network_variation():
+    L = torch.full((1, 1, 24, 48), 60.0)                     # one flat region
+    net = torch.zeros(1, 2, 24, 48)
+    net[0, 1] = torch.linspace(-30, 0, 48).view(1, 48)       # the network's own gradient in b (a blue-to-neutral sky)
+    disc = torch.zeros(1, 24, 48, dtype=torch.bool)
+    disc[0, 12, 10] = True
+    hint = torch.tensor([[5.0, -10.0]])                      # the truth at the hint: the network was off there
+    out = apply_hints(net, L, disc, hint, torch.tensor([1.0]))[0]
+    assert torch.allclose(out[:, 12, 10], hint[0])           # holds at its point
+    correction = hint[0] - net[0, :, 12, 10]
+    near = (out - net[0])[:, 9:16, 5:16]                     # well inside the hint's reach (cover > 0.95)
+    assert torch.allclose(near, correction.view(2, 1, 1).expand_as(near), atol=1.0)   # all moved alike
+    b = out[1, 12]
+    assert b[15] - b[5] > 5                                  # the network's gradient kept, not flattened to the hint
+
+
 def test_no_hints_is_the_automatic_output(colorizer):
     img, _ = textured_scene(64, 100, 180)
     a = colorizer.colorize(img)
