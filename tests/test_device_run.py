@@ -2,6 +2,7 @@
 and the source's held-out images land where ``tinct train`` holds out in the unpacked dataset."""
 import importlib.util
 import json
+import time
 import sys
 from pathlib import Path
 
@@ -67,3 +68,26 @@ def test_unpack_refuses_chunks_whose_holdout_does_not_match(tmp_path, monkeypatc
         assert "3 held-out images" in str(e) and "--holdout 4" in str(e)
     else:
         raise AssertionError("unpack accepted a holdout the chunks do not have")
+
+
+def test_train_stops_the_run_at_the_deadline_and_returns_its_last_model(tmp_path, monkeypatch):
+    from tinct.model import load_model_file, model_file_step
+    tool = load_tool()
+    monkeypatch.setattr(tool, "STORE", tmp_path / "store")
+    monkeypatch.setenv("OUT", str(tmp_path / "out"))
+    data = helpers.make_dataset(tmp_path / "data", n=30, size=32)
+    run_tool(tool, monkeypatch, "pack", str(data), str(tmp_path / "chunks"), "--holdout", "4")
+    flags = helpers.tiny_train_args("x", "y", steps=10 ** 6, ckpt_every=5, val_every=5)[4:]   # no "train x -o y"
+    start = time.time()
+    rc = run_tool(tool, monkeypatch, "train", "--chunks", str(tmp_path / "chunks" / "c01"), "--holdout", "4",
+                  "--deadline-s", "20", "--keep", "2", "--", *flags)
+    assert time.time() - start < 80
+    assert rc == 130                                         # stopped, not finished: a million steps were asked for
+    out = tmp_path / "out"
+    models = sorted(out.glob("model_s*.safetensors"), key=lambda m: int(m.stem.split("_s")[1]))
+    assert 1 <= len(models) <= 2                             # the newest snapshots, no more than --keep
+    val_steps = {json.loads(line)["step"] for line in (out / "val.jsonl").read_text().splitlines()}
+    for m in models:                                         # each named by the step its weights are from
+        assert int(m.stem.split("_s")[1]) == model_file_step(m) in val_steps and model_file_step(m) >= 5
+    assert models[-1].read_bytes() == (tmp_path / "store" / "run" / "model.safetensors").read_bytes()  # the last
+    assert load_model_file(models[-1]).model_config.arch == "classic"

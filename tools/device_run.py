@@ -33,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from tinct.data.shards import ShardDataset      # noqa: E402
 from tinct.data.splits import split_indices     # noqa: E402
+from tinct.model.io import model_file_step       # noqa: E402
 
 STORE = Path("/tmp/tinct-device")
 
@@ -140,21 +141,24 @@ def train(args) -> int:
     log = open(out / args.log, "w")
     child = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     seen, kept = None, []
-    while True:
-        done = child.poll() is not None
+
+    def snapshot():    # copy the run's model file when it is new; name the copy by the step it records
+        nonlocal seen
         model = run / "model.safetensors"
-        if model.exists() and model.stat().st_mtime != seen:
-            seen = model.stat().st_mtime
-            time.sleep(1)   # the file is replaced atomically; wait for the checkpoint beside it too
-            step = json.loads(run.joinpath("val.jsonl").read_text().splitlines()[-1])["step"] \
-                if run.joinpath("val.jsonl").exists() else len(kept)
-            dst = out / f"model_s{step}.safetensors"
-            shutil.copy(model, dst)
+        if not model.exists() or model.stat().st_mtime_ns == seen:
+            return
+        seen = model.stat().st_mtime_ns
+        tmp = out / "model.part"
+        shutil.copy(model, tmp)                     # the loop replaces the file atomically: the copy is whole
+        dst = out / f"model_s{model_file_step(tmp)}.safetensors"
+        os.replace(tmp, dst)
+        if dst not in kept:
             kept.append(dst)
-            while len(kept) > args.keep:
-                kept.pop(0).unlink(missing_ok=True)
-        if done:
-            break
+        while len(kept) > args.keep:
+            kept.pop(0).unlink(missing_ok=True)
+
+    while child.poll() is None:
+        snapshot()
         if time.time() - t0 > args.deadline_s:
             print(f"deadline {args.deadline_s} s reached: stopping the run", flush=True)
             child.send_signal(signal.SIGINT)
@@ -162,8 +166,10 @@ def train(args) -> int:
                 child.wait(30)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
             break
         time.sleep(2)
+    snapshot()                                      # the last model written
     for name in ("val.jsonl", "config.json"):
         if (run / name).exists():
             shutil.copy(run / name, out / name)

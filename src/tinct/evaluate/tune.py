@@ -20,7 +20,7 @@ import torch
 
 from ..color import decode, grey_rgb, rgb_from_u8, rgb_to_lab
 from ..data.shards import ShardDataset
-from ..model import load_model_file, save_model_file
+from ..model import load_model_file, model_file_step, save_model_file
 from ..pipeline.colorizer import Colorizer
 from ..color.metrics import MetricAccumulator
 from ..data.splits import split_indices
@@ -105,7 +105,8 @@ def run(args, p=None) -> int:
         m.inference.input_size = _size_to_store(rows, best, m.inference.input_size)
         m.inference.temperature = best["temperature"]
         m.inference.rebalance_correction = best["correction"]
-        save_model_file(args.run / MODEL_FILE, m.net, m.model_config, m.inference, m.prior, m.weights)
+        save_model_file(args.run / MODEL_FILE, m.net, m.model_config, m.inference, m.prior, m.weights,
+                        step=model_file_step(args.run / MODEL_FILE))
         print(f"wrote {asdict(m.inference)} into {args.run / MODEL_FILE}")
     return 0
 

@@ -39,13 +39,24 @@ class LoadedModel:
     weights: torch.Tensor        # (Q,) rebalancing weights used in training
 
 
-def save_model_file(path, net, model_config: ModelConfig, inference: InferenceConfig, prior, weights) -> None:
-    """Write atomically (io_atomic: temporary file, fsync, rename)."""
+def save_model_file(path, net, model_config: ModelConfig, inference: InferenceConfig, prior, weights,
+                    step: int | None = None) -> None:
+    """Write atomically (io_atomic: temporary file, fsync, rename). ``step``: the training step the weights are
+    from, kept in the metadata as provenance (:func:`model_file_step`)."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     tensors.update({"meta.bin_centres": bin_centres(model_config.grid), "meta.prior": prior.float().cpu(),
                     "meta.rebalance_weights": weights.float().cpu()})
     meta = {"format": FORMAT, "model": json.dumps(asdict(model_config)), "inference": json.dumps(asdict(inference))}
+    if step is not None:
+        meta["step"] = str(int(step))
     write_atomic(path, lambda f: f.write(save(tensors, metadata=meta)), mode=0o644)
+
+
+def model_file_step(path) -> int | None:
+    """The training step a model file's weights are from, when the training loop wrote it (else None)."""
+    with safe_open(str(path), "pt") as f:
+        step = (f.metadata() or {}).get("step")
+    return int(step) if step is not None else None
 
 
 def load_model_file(path) -> LoadedModel:

@@ -169,7 +169,7 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
         state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step, "config": asdict(cfg),
                  "prior": prior, "weights": weights}
         save_checkpoint(run, state)
-        save_model_file(run / MODEL_FILE, net, cfg.model, cfg.inference, prior, weights)
+        save_model_file(run / MODEL_FILE, net, cfg.model, cfg.inference, prior, weights, step=step)
 
     cuda = device.type == "cuda"
     check_every = 1 if device.type == "cpu" else cfg.log_every   # CPU: a sync is free, check before every update
