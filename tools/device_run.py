@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from tinct.data.prepare import write_manifest, write_shard   # noqa: E402
 from tinct.data.shards import ShardDataset      # noqa: E402
 from tinct.data.splits import split_indices     # noqa: E402
 from tinct.model.io import model_file_step       # noqa: E402
@@ -111,16 +112,11 @@ def unpack(out: Path, holdout: int, shard: int = 1000) -> int:
     for p in np.flatnonzero(~is_hold):
         items[p] = next(it_rest)
     out.mkdir(parents=True, exist_ok=True)
-    names, groups = [], [items[i:i + shard] for i in range(0, n, shard)]
+    metas, groups = [], [items[i:i + shard] for i in range(0, n, shard)]
     with ProcessPoolExecutor(min(16, os.cpu_count() or 1)) as pool:
         for s, raw in enumerate(pool.map(_decode, [[b for b, _ in g] for g in groups])):
-            name = f"train-{s:05d}"
-            (out / f"{name}.u8").write_bytes(raw)
-            (out / f"{name}.json").write_text(json.dumps({"name": name, "count": len(groups[s]), "skipped": [],
-                                                          "labels": [int(lb) for _, lb in groups[s]]}))
-            names.append(name)
-    (out / "manifest.json").write_text(json.dumps({"version": 1, "size": size, "categories": None,
-                                                   "splits": {"train": names}, "counts": {"train": n}}))
+            metas.append(write_shard(out, f"train-{s:05d}", raw, [int(lb) for _, lb in groups[s]]))
+    write_manifest(out, size, None, ["train"], metas)
     return n
 
 

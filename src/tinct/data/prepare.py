@@ -117,10 +117,26 @@ def _write_shard(job) -> dict:
         except ImageError as e:
             skipped.append({"path": it.path, "reason": str(e)})
     data = np.stack(records) if records else np.zeros((0, size, size, 3), np.uint8)
-    meta = {"name": name, "count": len(records), "labels": labels, "skipped": skipped, "key": key}
-    write_atomic(final, lambda f: f.write(data.data))   # the shard first: its json says it is complete
-    write_bytes_atomic(meta_path, json.dumps(meta).encode())
+    return write_shard(out, name, data.data, labels, skipped, key)
+
+
+def write_shard(out, name: str, records, labels: list, skipped: list = (), key: str | None = None) -> dict:
+    """Write shard ``name`` of the layout above: ``records`` (bytes-like, ``len(labels)`` raw S x S x 3 uint8
+    records) first, then its json, whose presence says the shard is complete. Returns that json's record."""
+    meta = {"name": name, "count": len(labels), "labels": labels, "skipped": list(skipped), "key": key}
+    write_atomic(Path(out) / f"{name}.u8", lambda f: f.write(records))
+    write_bytes_atomic(Path(out) / f"{name}.json", json.dumps(meta).encode())
     return meta
+
+
+def write_manifest(out, size: int, categories, splits, metas: list[dict]) -> dict:
+    """Write (last) the manifest of a dataset whose shards' records (``write_shard``) are ``metas``."""
+    manifest = {"version": 1, "size": size, "categories": categories,
+                "splits": {s: [m["name"] for m in metas if m["name"].startswith(s + "-")] for s in splits},
+                "counts": {s: sum(m["count"] for m in metas if m["name"].startswith(s + "-")) for s in splits},
+                "skipped": [x for m in metas for x in m["skipped"]]}
+    write_bytes_atomic(Path(out) / "manifest.json", json.dumps(manifest, indent=1).encode())
+    return manifest
 
 
 def prepare(sources: list[Path], out: Path, size: int = 128, shard_size: int = 1000, workers: int | None = None,
@@ -144,11 +160,7 @@ def prepare(sources: list[Path], out: Path, size: int = 128, shard_size: int = 1
             metas = list(_progress(pool.map(_write_shard, jobs), len(jobs), progress))
     else:
         metas = list(_progress(map(_write_shard, jobs), len(jobs), progress))
-    manifest = {"version": 1, "size": size, "categories": categories,
-                "splits": {s: [m["name"] for m in metas if m["name"].startswith(s + "-")] for s in splits},
-                "counts": {s: sum(m["count"] for m in metas if m["name"].startswith(s + "-")) for s in splits},
-                "skipped": [x for m in metas for x in m["skipped"]]}
-    write_bytes_atomic(out / "manifest.json", json.dumps(manifest, indent=1).encode())
+    manifest = write_manifest(out, size, categories, splits, metas)
     clean_stale_temps(out)  # temporary files an interrupted run left behind
     return manifest
 

@@ -15,7 +15,8 @@ nearest hint wins, with a soft seam); exactly each hint's ab on its disc. So wha
 *correction* of the network's colour, not a flat fill: the colour holds at the point, the region of even
 lightness it lies on moves by the same amount and keeps the network's own variation (a sky's gradient, shading),
 the move stops at edges and fades out far away. (A flat fill, ``(1 - a) * network + a * sum_k s_k ab_k``, was
-the rule until session 7: 0.14 dB less with 10 hints on held-out training images, BENCHMARKS.md.) No hints -> the caller keeps the network's ab unchanged.
+the rule until session 7: 0.14 dB less with 10 hints on held-out training images, BENCHMARKS.md.)
+No hints -> the caller keeps the network's ab unchanged.
 """
 from __future__ import annotations
 
