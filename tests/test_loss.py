@@ -121,3 +121,29 @@ def test_perfect_prediction_has_the_target_entropy():
     assert best == pytest.approx(entropy, abs=1e-5)
     logits, _, _ = example()
     assert colorization_loss(logits, idx, w).item() > best
+
+
+def test_ab_regression_is_the_l1_miss_of_the_mean_colour_in_tens_of_ab():
+    from tinct.train.loss import ab_regression_loss
+    centres = torch.tensor([[0.0, 0.0], [40.0, 0.0], [0.0, -20.0]])
+    p = torch.tensor([[0.5, 0.5, 0.0], [0.25, 0.25, 0.5]])            # two pixels of one 1x2 image
+    logits = p.clamp(min=1e-12).log().T.reshape(1, 3, 1, 2)
+    # E[ab]: (20, 0) and (10, -10); truth (20, 0) and (0, 0): misses 0 and |10| + |-10| = 20 -> 0 and 2 units
+    ab = torch.tensor([[20.0, 0.0], [0.0, 0.0]]).T.reshape(1, 2, 1, 2)
+    assert ab_regression_loss(logits, centres, ab).item() == pytest.approx((0 + 2.0) / 2, rel=1e-5)
+    # summed over images like the cross-entropy
+    two = ab_regression_loss(torch.cat([logits, logits]), centres, torch.cat([ab, ab]))
+    assert two.item() == pytest.approx(2.0, rel=1e-5)
+
+
+def test_ab_regression_gradient_moves_the_mean_colour_towards_the_truth():
+    from tinct.train.loss import ab_regression_loss
+    centres = torch.tensor([[0.0, 0.0], [40.0, 0.0], [0.0, 40.0], [-30.0, -30.0]])
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(2, 4, 3, 3, generator=g, requires_grad=True)
+    truth = torch.randn(2, 2, 3, 3, generator=g) * 10
+    before = ab_regression_loss(logits, centres, truth)
+    before.backward()
+    with torch.no_grad():
+        after = ab_regression_loss(logits - 0.05 * logits.grad, centres, truth)
+    assert after.item() < before.item()

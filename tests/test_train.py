@@ -141,3 +141,11 @@ def test_ema_is_debiased_and_follows_the_data():
     assert ema([1.0, 2.0], 0.0) == [1.0, 2.0]
     sm = ema([0.0] * 50 + [1.0] * 50, 0.8)
     assert sm[49] == pytest.approx(0) and 0.9 < sm[-1] < 1 and sm == sorted(sm)
+
+
+def test_ab_regression_adds_its_term_to_the_training_loss(data, tmp_path):
+    """Same seed, same first batch and weights: the first step's loss grows by the (positive) regression term."""
+    plain = losses(train_cli(data, tmp_path / "plain", steps=1))
+    reg = losses(train_cli(data, tmp_path / "reg", steps=1, ab_regression="2"))
+    assert json.loads((tmp_path / "reg" / "config.json").read_text())["ab_regression"] == 2.0
+    assert 0.05 < reg[0] - plain[0] < 50, (plain[0], reg[0])

@@ -46,6 +46,7 @@ HELP = {
     "prior_sigma": "std of the Gaussian smoothing of the ab prior",
     "rebalance_lambda": "rebalancing: mix of the prior with the uniform distribution (the paper: 0.5)",
     "rebalance_power": "rebalancing weights raised to this power (1 = the paper, 0 = plain -log p)",
+    "ab_regression": "weight of an auxiliary L1 loss on the distribution's mean colour E_p[ab] (0 = off)",
     "prior_images": "images sampled to estimate the ab prior",
     "hint_p_none": "share of images trained without hints (the automatic colorizer)",
     "hint_mean_points": "mean of the geometric number of hint points of a hinted image",

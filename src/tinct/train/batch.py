@@ -24,6 +24,7 @@ class TrainBatch:
     index: torch.Tensor              # (N, k, size/4, size/4) int64: the k nearest bins of the pooled true ab
     weight: torch.Tensor             # (N, k, size/4, size/4) soft-target weights (sum 1 over k)
     labels: torch.Tensor             # (N,) int64 scene labels (-1 = none)
+    ab: torch.Tensor                 # (N, 2, size/4, size/4) the 4x average-pooled true ab the targets encode
 
 
 def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
@@ -41,9 +42,10 @@ def make_batch(rgb_u8: torch.Tensor, labels: torch.Tensor, g: torch.Generator, c
     lab = rgb_to_lab(random_resized_crop(x, size, g))
     hint = simulate_hints(lab[:, 1:], g, hint_p_none, hint_mean_points,
                           patch_sizes=tuple(range(1, hint_max_patch + 1, 2))) if hints else None
-    index, weight = encode_soft(F.avg_pool2d(lab[:, 1:], 4), centres.to(device), soft_k, soft_sigma)
+    ab = F.avg_pool2d(lab[:, 1:], 4)
+    index, weight = encode_soft(ab, centres.to(device), soft_k, soft_sigma)
     l = lab[:, :1]
     if channels_last:
         l = l.contiguous(memory_format=torch.channels_last)
         hint = None if hint is None else hint.contiguous(memory_format=torch.channels_last)
-    return TrainBatch(l, hint, index, weight, labels.to(device, non_blocking=True))
+    return TrainBatch(l, hint, index, weight, labels.to(device, non_blocking=True), ab)

@@ -36,6 +36,7 @@ class TrainConfig:
     prior_sigma: float = 5.0
     rebalance_lambda: float = 0.5
     rebalance_power: float = 1.0    # 1 = the paper, 0 = no rebalancing (the seed's plain -log p)
+    ab_regression: float = 0.0      # weight of an auxiliary L1 term on the mean colour E_p[ab] (train/loss.py)
     prior_images: int = 2000        # images sampled to estimate the ab prior
     hint_p_none: float = 0.5        # fraction of images trained without hints (the automatic colorizer)
     hint_mean_points: float = 8.0   # mean of the geometric number of hint points per hinted image

@@ -30,7 +30,7 @@ from .batch import make_batch, step_generator
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .guard import NonFiniteWatch, TrainingError
-from .loss import colorization_loss
+from .loss import ab_regression_loss, colorization_loss
 from .monitor import validate, write_image_grid
 
 __all__ = ["train", "TrainingError", "config_from_dict", "estimate_prior", "lr_factor", "make_optimizer"]
@@ -200,6 +200,8 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 logits, scene = model(b.l, b.hints, return_scene=True)
             loss = colorization_loss(logits, b.index, b.weight, weights_dev if cfg.rebalance_power else None)
+            if cfg.ab_regression:
+                loss = loss + cfg.ab_regression * ab_regression_loss(logits, centres, b.ab)
             if scene is not None and has_labels:
                 loss = loss + cfg.scene_weight * F.cross_entropy(scene.float(), b.labels, ignore_index=-1,
                                                                  reduction="sum")

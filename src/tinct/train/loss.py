@@ -3,6 +3,11 @@
 Per pixel: ``w(q*) * -sum_k z_k log p(q_k)``, the cross-entropy against the soft target ``z`` (sparse over its
 ``k`` nearest bins) weighted by the rebalancing weight of the nearest bin ``q*`` (Zhang et al. 2016, eq. 2).
 Per image: the mean over its pixels. Per minibatch: the sum over its images.
+
+``ab_regression_loss`` is an optional auxiliary term (``--ab-regression``): the L1 distance, in units of 10 ab,
+between the distribution's mean colour ``E_p[ab]`` (the decode at T = 1) and the pooled true ab, reduced the
+same way. It trains directly the colour the shipped decode shows, where the cross-entropy alone rewards a
+confident but wrong saturated guess no more harshly than a near miss.
 """
 from __future__ import annotations
 
@@ -18,3 +23,14 @@ def colorization_loss(logits: torch.Tensor, index: torch.Tensor, weight: torch.T
     if bin_weights is not None:
         ce = ce * bin_weights.to(ce)[index[:, 0]]
     return ce.flatten(1).mean(1).sum()
+
+
+AB_REGRESSION_UNIT = 10.0   # an average miss of 10 ab units costs 1, about one nat of the cross-entropy
+
+
+def ab_regression_loss(logits: torch.Tensor, centres: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """``logits`` ``(N, Q, h, w)``, bin ``centres`` ``(Q, 2)``, true ``ab`` ``(N, 2, h, w)`` -> scalar: the sum over
+    images of the per-pixel mean of ``|E_p[ab] - ab|_1 / AB_REGRESSION_UNIT``."""
+    p = torch.softmax(logits.float(), dim=1)
+    mean = torch.einsum("nqhw,qc->nchw", p, centres.to(p))
+    return ((mean - ab.float()).abs().sum(1) / AB_REGRESSION_UNIT).flatten(1).mean(1).sum()
