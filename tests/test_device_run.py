@@ -91,3 +91,52 @@ def test_train_stops_the_run_at_the_deadline_and_returns_its_last_model(tmp_path
         assert int(m.stem.split("_s")[1]) == model_file_step(m) in val_steps and model_file_step(m) >= 5
     assert models[-1].read_bytes() == (tmp_path / "store" / "run" / "model.safetensors").read_bytes()  # the last
     assert load_model_file(models[-1]).model_config.arch == "classic"
+
+
+def test_train_runs_several_arms_at_once_each_with_its_own_flags_and_half_size_snapshots(tmp_path, monkeypatch):
+    import tarfile
+    import torch
+    from tinct.model import load_model_file, model_file_step
+    tool = load_tool()
+    monkeypatch.setattr(tool, "STORE", tmp_path / "store")
+    monkeypatch.setenv("OUT", str(tmp_path / "out"))
+    data = helpers.make_dataset(tmp_path / "data", n=30, size=32)
+    run_tool(tool, monkeypatch, "pack", str(data), str(tmp_path / "chunks"), "--holdout", "4")
+    flags = helpers.tiny_train_args("x", "y", steps=10 ** 6, ckpt_every=5, val_every=5)[4:]
+    rc = run_tool(tool, monkeypatch, "train", "--chunks", str(tmp_path / "chunks" / "c01"), "--holdout", "4",
+                  "--deadline-s", "25", "--keep", "2", "--half", "--report-s", "5",
+                  "--arm", "reg: --ab-regression 1", "--arm", "p025: --rebalance-power 0.25", "--", *flags)
+    assert rc == 130
+    out = tmp_path / "out"
+    with tarfile.open(out / "logs.tar.gz") as tar:
+        configs = {a: json.load(tar.extractfile(f"{a}/config.json")) for a in ("reg", "p025")}
+        assert {"reg/val.jsonl", "p025/train.log"} <= set(tar.getnames())
+    assert (configs["reg"]["ab_regression"], configs["reg"]["rebalance_power"]) == (1.0, 1.0)   # its own flags
+    assert (configs["p025"]["ab_regression"], configs["p025"]["rebalance_power"]) == (0.0, 0.25)
+    assert len(list(out.rglob("*"))) <= 8                                # what the device tool brings back
+    for arm in ("reg", "p025"):
+        models = sorted((out / arm).glob("model_s*.safetensors"), key=lambda m: int(m.stem.split("_s")[1]))
+        assert 1 <= len(models) <= 2
+        full = tmp_path / "store" / f"run-{arm}" / "model.safetensors"
+        assert model_file_step(models[-1]) == model_file_step(full)
+        assert models[-1].stat().st_size < 0.6 * full.stat().st_size         # float16
+        half, ref = load_model_file(models[-1]).net.state_dict(), load_model_file(full).net.state_dict()
+        for k, v in ref.items():                                             # loads back as float32, rounded
+            assert half[k].dtype == v.dtype
+            if v.is_floating_point():
+                torch.testing.assert_close(half[k], v, rtol=1e-3, atol=1e-4)
+
+
+def test_halve_keeps_tensors_beyond_float16_range_in_float32(tmp_path):
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+    tool = load_tool()
+    f = tmp_path / "m.safetensors"
+    t = {"w": torch.linspace(-2, 2, 100), "running_var": torch.tensor([1.0, 7e4]), "n": torch.tensor(3)}
+    save_file(t, str(f), metadata={"step": "7"})
+    tool.halve(f)
+    back = load_file(str(f))
+    assert back["w"].dtype == torch.float16 and torch.allclose(back["w"].float(), t["w"], atol=2e-3)
+    assert back["running_var"].dtype == torch.float32 and torch.equal(back["running_var"], t["running_var"])
+    assert back["n"].dtype == t["n"].dtype and safe_open(str(f), "pt").metadata() == {"step": "7"}

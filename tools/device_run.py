@@ -7,12 +7,18 @@ the 4x-pooled ab the loss sees by 0.22 on average), ~12,000 images a call. So:
   here:   python tools/device_run.py pack DATASET .devdata --chunks 6 --chunk-mb 50
   device: call 1..k, each carrying one chunk folder:  python3 tools/device_run.py stash .devdata/c01 ...
   device: last call:  python3 tools/device_run.py train --deadline-s 500 -- <tinct train flags>
+          or several runs at once on the one accelerator (one change each, against the same common flags):
+          ... train --deadline-s 500 --half --keep 2 --arm 'p025: --rebalance-power 0.25' \
+                    --arm 'reg: --ab-regression 1' -- <common tinct train flags>
 
 ``pack`` puts the images the source run held out (``split_indices``: never trained on, the ones ``tinct tune``
 and the run's validation use) first in chunk 1; ``unpack`` places them where ``tinct train`` holds out in the
 new, smaller dataset, so the device run validates on the same unseen images and never trains on them.
 ``train`` runs ``tinct train`` as a child, copies each new model file it writes (its checkpoints) into $OUT and
-stops it at the deadline, so a run cut short still returns its last model.
+stops it at the deadline, so a run cut short still returns its last model. With ``--arm`` it runs several
+``tinct train`` children at once (a small network leaves most of a large GPU idle) and prints each one's latest
+log line every ``--report-s`` seconds; ``--half`` brings snapshots back in float16 (the tool returns at most 8
+files, 64 MiB in all).
 """
 from __future__ import annotations
 
@@ -120,60 +126,125 @@ def unpack(out: Path, holdout: int, shard: int = 1000) -> int:
     return n
 
 
+class Arm:
+    """One ``tinct train`` child: its run folder on the machine, its snapshot folder in $OUT, its log."""
+
+    def __init__(self, name: str, flags: list[str], data: Path, out: Path, holdout: int, half: bool, keep: int):
+        self.name, self.half, self.keep = name, half, keep
+        self.run = STORE / (f"run-{name}" if name else "run")
+        self.out = out / name if name else out
+        shutil.rmtree(self.run, ignore_errors=True)
+        self.run.mkdir(parents=True)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.log = self.run / "train.log"
+        cmd = [sys.executable, "-c", "import sys; from tinct.cli.main import main; sys.exit(main())",
+               "train", str(data), "-o", str(self.run), "--holdout", str(holdout), *flags]
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"), PYTHONUNBUFFERED="1")
+        self.child = subprocess.Popen(cmd, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        self.seen, self.kept = None, []
+
+    def snapshot(self) -> None:
+        """Copy the run's model file when it is new, named by the step it records (fp16 with ``half``)."""
+        model = self.run / "model.safetensors"
+        if not model.exists() or model.stat().st_mtime_ns == self.seen:
+            return
+        self.seen = model.stat().st_mtime_ns
+        tmp = self.out / "model.part"
+        shutil.copy(model, tmp)                     # the loop replaces the file atomically: the copy is whole
+        if self.half:
+            halve(tmp)
+        dst = self.out / f"model_s{model_file_step(tmp)}.safetensors"
+        os.replace(tmp, dst)
+        if dst not in self.kept:
+            self.kept.append(dst)
+        while len(self.kept) > self.keep:
+            self.kept.pop(0).unlink(missing_ok=True)
+
+    def last_line(self) -> str:
+        lines = self.log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()
+        return lines[-1][-160:] if lines else ""
+
+
+def halve(path: Path) -> None:
+    """Rewrite a model file with its floating-point tensors in float16 where they fit (half the bytes to carry
+    back; loading casts them to the network's float32). A tensor with values beyond float16's range (a
+    BatchNorm running variance can exceed 65,504) stays float32."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    tensors = {k: v.half() if v.is_floating_point() and v.abs().max() < 6e4 else v for k, v in tensors.items()}
+    save_file(tensors, str(path), metadata=meta)
+
+
+def parse_arm(text: str) -> tuple[str, list[str]]:
+    """'NAME: --flag value ...' -> (NAME, flags)."""
+    import shlex
+    name, _, flags = text.partition(":")
+    if not name.strip().replace("-", "").replace("_", "").isalnum():
+        raise SystemExit(f"--arm {text!r}: give 'NAME: FLAGS' with a name of letters, digits, '-' and '_'")
+    return name.strip(), shlex.split(flags)
+
+
 def train(args) -> int:
+    """Run one ``tinct train`` per arm (all at once, sharing the accelerator), snapshot their models into $OUT,
+    stop them all at the deadline. One arm: its files in $OUT; several: each in $OUT/NAME, and every run's log,
+    val.jsonl and config in $OUT/logs.tar.gz (the tool brings back at most 8 files)."""
     t0 = time.time()
     if args.chunks:
         stash(argparse.Namespace(chunks=args.chunks))
-    data, run, out = STORE / "prep", STORE / "run", Path(os.environ.get("OUT", "device-out"))
+    data, out = STORE / "prep", Path(os.environ.get("OUT", "device-out"))
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(data, ignore_errors=True)
-    shutil.rmtree(run, ignore_errors=True)
     n = unpack(data, args.holdout)
     print(f"unpacked {n} images in {time.time() - t0:.1f} s", flush=True)
-    flags = [a for a in args.flags if a != "--"]
-    cmd = [sys.executable, "-c", "import sys; from tinct.cli.main import main; sys.exit(main())",
-           "train", str(data), "-o", str(run), "--holdout", str(args.holdout), *flags]
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"), PYTHONUNBUFFERED="1")
-    log = open(out / args.log, "w")
-    child = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    seen, kept = None, []
-
-    def snapshot():    # copy the run's model file when it is new; name the copy by the step it records
-        nonlocal seen
-        model = run / "model.safetensors"
-        if not model.exists() or model.stat().st_mtime_ns == seen:
-            return
-        seen = model.stat().st_mtime_ns
-        tmp = out / "model.part"
-        shutil.copy(model, tmp)                     # the loop replaces the file atomically: the copy is whole
-        dst = out / f"model_s{model_file_step(tmp)}.safetensors"
-        os.replace(tmp, dst)
-        if dst not in kept:
-            kept.append(dst)
-        while len(kept) > args.keep:
-            kept.pop(0).unlink(missing_ok=True)
-
-    while child.poll() is None:
-        snapshot()
-        if time.time() - t0 > args.deadline_s:
-            print(f"deadline {args.deadline_s} s reached: stopping the run", flush=True)
-            child.send_signal(signal.SIGINT)
-            try:
-                child.wait(30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-            break
+    common = [a for a in args.flags if a != "--"]
+    specs = [parse_arm(a) for a in args.arm] or [("", [])]
+    arms = [Arm(name, common + extra, data, out, args.holdout, args.half, args.keep) for name, extra in specs]
+    last_report, stopped = time.time(), False
+    while any(a.child.poll() is None for a in arms):
+        for a in arms:
+            a.snapshot()
+        if time.time() - t0 > args.deadline_s and not stopped:
+            print(f"deadline {args.deadline_s} s reached: stopping", flush=True)
+            for a in arms:
+                if a.child.poll() is None:
+                    a.child.send_signal(signal.SIGINT)
+            stopped = True
+        if stopped and time.time() - t0 > args.deadline_s + 30:
+            for a in arms:
+                a.child.kill()
+        if time.time() - last_report > args.report_s:
+            last_report = time.time()
+            for a in arms:
+                print(f"[{time.time() - t0:.0f} s] {a.name or 'run'}: {a.last_line()}", flush=True)
         time.sleep(2)
-    snapshot()                                      # the last model written
-    for name in ("val.jsonl", "config.json"):
-        if (run / name).exists():
-            shutil.copy(run / name, out / name)
-    events = sorted((run / "tensorboard").glob("events*")) if (run / "tensorboard").exists() else []
-    if events and events[-1].stat().st_size < 8e6:
-        shutil.copy(events[-1], out / "events.tfevents")
-    print(f"exit {child.returncode}; {time.time() - t0:.0f} s; kept {[p.name for p in kept]}", flush=True)
-    return child.returncode or 0
+    for a in arms:
+        a.child.wait()
+        a.snapshot()                                # the last model written
+    if len(arms) == 1:
+        a = arms[0]
+        for name in ("val.jsonl", "config.json", "train.log"):
+            if (a.run / name).exists():
+                shutil.copy(a.run / name, out / name)
+        events = sorted((a.run / "tensorboard").glob("events*")) if (a.run / "tensorboard").exists() else []
+        if events and events[-1].stat().st_size < 8e6:
+            shutil.copy(events[-1], out / "events.tfevents")
+    else:
+        import tarfile
+        with tarfile.open(out / "logs.tar.gz", "w:gz") as tar:
+            for a in arms:
+                for name in ("val.jsonl", "config.json", "train.log"):
+                    if (a.run / name).exists():
+                        tar.add(a.run / name, f"{a.name}/{name}")
+                for ev in sorted((a.run / "tensorboard").glob("events*"))[-1:]:
+                    tar.add(ev, f"{a.name}/events.tfevents")
+    codes = [a.child.returncode for a in arms]
+    for a in arms:
+        print(f"{a.name or 'run'}: exit {a.child.returncode}; kept {[p.name for p in a.kept]}", flush=True)
+    print(f"{time.time() - t0:.0f} s", flush=True)
+    return next((c for c in codes if c), 0)
 
 
 def main() -> int:
@@ -192,7 +263,10 @@ def main() -> int:
     a.add_argument("--holdout", type=int, default=500)
     a.add_argument("--deadline-s", type=float, default=500)
     a.add_argument("--keep", type=int, default=3, help="model snapshots kept in $OUT")
-    a.add_argument("--log", default="train.log", help="the run's output, in $OUT")
+    a.add_argument("--arm", action="append", default=[],
+                   help="'NAME: FLAGS': one more run at once, with these flags after the common ones (repeatable)")
+    a.add_argument("--half", action="store_true", help="snapshots in float16 (half the bytes to bring back)")
+    a.add_argument("--report-s", type=float, default=60, help="seconds between progress lines")
     a.add_argument("flags", nargs=argparse.REMAINDER)
     args = p.parse_args()
     return {"pack": pack, "stash": stash, "train": train}[args.cmd](args) or 0
