@@ -140,3 +140,37 @@ def test_halve_keeps_tensors_beyond_float16_range_in_float32(tmp_path):
     assert back["w"].dtype == torch.float16 and torch.allclose(back["w"].float(), t["w"], atol=2e-3)
     assert back["running_var"].dtype == torch.float32 and torch.equal(back["running_var"], t["running_var"])
     assert back["n"].dtype == t["n"].dtype and safe_open(str(f), "pt").metadata() == {"step": "7"}
+
+
+def test_receive_makes_run_folders_that_tune_scores_on_the_held_out_images(tmp_path, monkeypatch):
+    """Two arms' float16 snapshots and their logs -> one run folder per snapshot, named by arm and step, whose
+    config points at the local dataset, so that ``tinct tune`` runs on it."""
+    import tarfile
+    from tinct.cli.main import main as tinct_main
+    from tinct.evaluate.tune import sweep
+    tool = load_tool()
+    spec = importlib.util.spec_from_file_location("device_receive", TOOL.parent / "device_receive.py")
+    receive = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(receive)
+    data = helpers.make_dataset(tmp_path / "data", n=24, size=32)
+    assert tinct_main(helpers.tiny_train_args(data, tmp_path / "trained", steps=3)) == 0
+    from tinct.model import load_model_file, save_model_file
+    back = tmp_path / "back"
+    back.mkdir()
+    with tarfile.open(back / "logs.tar.gz", "w:gz") as tar:
+        for arm, step in (("reg", 7), ("p025", 9)):
+            (back / arm).mkdir()
+            model = back / arm / f"model_s{step}.safetensors"
+            m = load_model_file(tmp_path / "trained" / "model.safetensors")
+            save_model_file(model, m.net, m.model_config, m.inference, m.prior, m.weights, step=step)
+            tool.halve(model)
+            cfg = json.loads((tmp_path / "trained" / "config.json").read_text())
+            (tmp_path / f"{arm}.json").write_text(json.dumps(dict(cfg, data="/device/prep", arm=arm)))
+            tar.add(tmp_path / f"{arm}.json", f"{arm}/config.json")
+    runs = receive.receive(back, str(data), tmp_path / "runs", "v9")
+    assert sorted(r.name for r in runs) == ["v9-p025-s9", "v9-reg-s7"]
+    for r in runs:
+        cfg = json.loads((r / "config.json").read_text())
+        assert cfg["data"] == str(data) and cfg["arm"] == r.name.split("-")[1]       # its own arm's config
+    rows = sweep(runs[0], [1.0], [0.0], [32], limit=2)
+    assert len(rows) == 1 and np.isfinite(rows[0]["psnr_gap"])
