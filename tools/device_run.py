@@ -129,7 +129,8 @@ def unpack(out: Path, holdout: int, shard: int = 1000) -> int:
 class Arm:
     """One ``tinct train`` child: its run folder on the machine, its snapshot folder in $OUT, its log."""
 
-    def __init__(self, name: str, flags: list[str], data: Path, out: Path, holdout: int, half: bool, keep: int):
+    def __init__(self, name: str, flags: list[str], data: Path, out: Path, holdout: int, half: bool, keep: int,
+                 threads: int):
         self.name, self.half, self.keep = name, half, keep
         self.run = STORE / (f"run-{name}" if name else "run")
         self.out = out / name if name else out
@@ -139,7 +140,8 @@ class Arm:
         self.log = self.run / "train.log"
         cmd = [sys.executable, "-c", "import sys; from tinct.cli.main import main; sys.exit(main())",
                "train", str(data), "-o", str(self.run), "--holdout", str(holdout), *flags]
-        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"), PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"), PYTHONUNBUFFERED="1",
+                   OMP_NUM_THREADS=str(threads))    # the arms share the machine's cores
         self.child = subprocess.Popen(cmd, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         self.seen, self.kept = None, []
 
@@ -201,7 +203,8 @@ def train(args) -> int:
     print(f"unpacked {n} images in {time.time() - t0:.1f} s", flush=True)
     common = [a for a in args.flags if a != "--"]
     specs = [parse_arm(a) for a in args.arm] or [("", [])]
-    arms = [Arm(name, common + extra, data, out, args.holdout, args.half, args.keep) for name, extra in specs]
+    threads = max(1, (os.cpu_count() or 1) // len(specs))
+    arms = [Arm(name, common + extra, data, out, args.holdout, args.half, args.keep, threads) for name, extra in specs]
     last_report, stopped = time.time(), False
     while any(a.child.poll() is None for a in arms):
         for a in arms:
