@@ -16,7 +16,7 @@ and the run's validation use) first in chunk 1; ``unpack`` places them where ``t
 new, smaller dataset, so the device run validates on the same unseen images and never trains on them.
 ``train`` runs ``tinct train`` as a child, copies each new model file it writes (its checkpoints) into $OUT and
 stops it at the deadline, so a run cut short still returns its last model. With ``--arm`` it runs several
-``tinct train`` children at once (a small network leaves most of a large GPU idle) and prints each one's latest
+``tinct train`` children at once (two answers from one short loan of a GPU) and prints each one's latest
 log line every ``--report-s`` seconds; ``--half`` brings snapshots back in float16 (the tool returns at most 8
 files, 64 MiB in all).
 """
