@@ -70,14 +70,20 @@ def test_unpack_refuses_chunks_whose_holdout_does_not_match(tmp_path, monkeypatc
         raise AssertionError("unpack accepted a holdout the chunks do not have")
 
 
-def test_train_stops_the_run_at_the_deadline_and_returns_its_last_model(tmp_path, monkeypatch):
-    from tinct.model import load_model_file, model_file_step
+def packed_for_training(tmp_path, monkeypatch):
+    """The tool with its store and $OUT in ``tmp_path``, 30 images packed into tmp_path/chunks/c01 (4 held out),
+    and ``tinct train`` flags for a tiny run of a million steps that snapshots every 5."""
     tool = load_tool()
     monkeypatch.setattr(tool, "STORE", tmp_path / "store")
     monkeypatch.setenv("OUT", str(tmp_path / "out"))
     data = helpers.make_dataset(tmp_path / "data", n=30, size=32)
     run_tool(tool, monkeypatch, "pack", str(data), str(tmp_path / "chunks"), "--holdout", "4")
-    flags = helpers.tiny_train_args("x", "y", steps=10 ** 6, ckpt_every=5, val_every=5)[4:]   # no "train x -o y"
+    return tool, helpers.tiny_train_args("x", "y", steps=10 ** 6, ckpt_every=5, val_every=5)[4:]  # no "train x -o y"
+
+
+def test_train_stops_the_run_at_the_deadline_and_returns_its_last_model(tmp_path, monkeypatch):
+    from tinct.model import load_model_file, model_file_step
+    tool, flags = packed_for_training(tmp_path, monkeypatch)
     start = time.time()
     rc = run_tool(tool, monkeypatch, "train", "--chunks", str(tmp_path / "chunks" / "c01"), "--holdout", "4",
                   "--deadline-s", "20", "--keep", "2", "--", *flags)
@@ -97,12 +103,7 @@ def test_train_runs_several_arms_at_once_each_with_its_own_flags_and_half_size_s
     import tarfile
     import torch
     from tinct.model import load_model_file, model_file_step
-    tool = load_tool()
-    monkeypatch.setattr(tool, "STORE", tmp_path / "store")
-    monkeypatch.setenv("OUT", str(tmp_path / "out"))
-    data = helpers.make_dataset(tmp_path / "data", n=30, size=32)
-    run_tool(tool, monkeypatch, "pack", str(data), str(tmp_path / "chunks"), "--holdout", "4")
-    flags = helpers.tiny_train_args("x", "y", steps=10 ** 6, ckpt_every=5, val_every=5)[4:]
+    tool, flags = packed_for_training(tmp_path, monkeypatch)
     rc = run_tool(tool, monkeypatch, "train", "--chunks", str(tmp_path / "chunks" / "c01"), "--holdout", "4",
                   "--deadline-s", "25", "--keep", "2", "--half", "--report-s", "5",
                   "--arm", "reg: --ab-regression 1", "--arm", "p025: --rebalance-power 0.25", "--", *flags)

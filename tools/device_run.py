@@ -162,6 +162,12 @@ class Arm:
         while len(self.kept) > self.keep:
             self.kept.pop(0).unlink(missing_ok=True)
 
+    def logs(self) -> list[tuple[Path, str]]:
+        """(file, name to bring it back as): the run's val.jsonl, config.json, log and newest TensorBoard events."""
+        files = [(self.run / n, n) for n in ("val.jsonl", "config.json", "train.log") if (self.run / n).exists()]
+        events = sorted((self.run / "tensorboard").glob("events*"))[-1:]
+        return files + [(e, "events.tfevents") for e in events]
+
     def last_line(self) -> str:
         lines = self.log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()
         return lines[-1][-160:] if lines else ""
@@ -227,22 +233,15 @@ def train(args) -> int:
         a.child.wait()
         a.snapshot()                                # the last model written
     if len(arms) == 1:
-        a = arms[0]
-        for name in ("val.jsonl", "config.json", "train.log"):
-            if (a.run / name).exists():
-                shutil.copy(a.run / name, out / name)
-        events = sorted((a.run / "tensorboard").glob("events*")) if (a.run / "tensorboard").exists() else []
-        if events and events[-1].stat().st_size < 8e6:
-            shutil.copy(events[-1], out / "events.tfevents")
+        for src, name in arms[0].logs():
+            if name != "events.tfevents" or src.stat().st_size < 8e6:
+                shutil.copy(src, out / name)
     else:
         import tarfile
         with tarfile.open(out / "logs.tar.gz", "w:gz") as tar:
             for a in arms:
-                for name in ("val.jsonl", "config.json", "train.log"):
-                    if (a.run / name).exists():
-                        tar.add(a.run / name, f"{a.name}/{name}")
-                for ev in sorted((a.run / "tensorboard").glob("events*"))[-1:]:
-                    tar.add(ev, f"{a.name}/events.tfevents")
+                for src, name in a.logs():
+                    tar.add(src, f"{a.name}/{name}")
     codes = [a.child.returncode for a in arms]
     for a in arms:
         print(f"{a.name or 'run'}: exit {a.child.returncode}; kept {[p.name for p in a.kept]}", flush=True)
