@@ -1,10 +1,9 @@
-"""fsspec URLs for ``tinct colorize --ray`` (files/urls.py, cluster/url_plan.py, cluster/start.py), in-process on
+"""fsspec URLs for ``tinct colorize --ray`` (files/urls.py, files/plan_urls.py, cluster/start.py), in-process on
 fsspec's ``memory://`` file system: planning mirrors local folders, the writers never leave a partial or
 temporary file, a worker row reads and writes URLs with plain colorize's bytes, and the one-line errors (URL
 without --ray, missing backend). The Ray jobs on ``file://`` URLs are in test_cluster.py."""
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 import uuid
@@ -15,8 +14,10 @@ import pytest
 fsspec = pytest.importorskip("fsspec")
 
 from helpers import make_image_folder  # noqa: E402
-from tinct.cluster.url_plan import UsageError, plan_urls  # noqa: E402
 from tinct.files import urls  # noqa: E402
+from tinct.files.options import ColorizeOptions  # noqa: E402
+from tinct.files.plan import UsageError  # noqa: E402
+from tinct.files.plan_urls import plan_urls  # noqa: E402
 from tinct.files.write import OutputError, OutputExists  # noqa: E402
 
 TREE = ["a.jpg", "b.png", "c.gif", ".hidden.jpg", "notes.txt", ".tinct-1-ab12.part", "box/d.jpg",
@@ -36,7 +37,7 @@ def mem():
 def _args(inputs, out=None, **kw):
     base = dict(inputs=[str(i) for i in inputs], out=out, recursive=False, ext="same", overwrite=False,
                 skip_existing=False)
-    return argparse.Namespace(**{**base, **kw})
+    return ColorizeOptions(**{**base, **kw})
 
 
 def _fill(fs, url, names, data=b"img"):
@@ -56,7 +57,7 @@ def test_url_recognition_and_the_o_argument():
 @pytest.mark.parametrize("recursive,ext,with_out", [(True, "same", True), (False, "same", True),
                                                      (True, "png", True), (True, "same", False)])
 def test_plan_gives_the_names_plain_colorize_gives_a_local_folder(mem, tmp_path, recursive, ext, with_out):
-    from tinct.cli.colorize_plan import plan
+    from tinct.files.plan import plan
     fs, root = mem
     _fill(fs, root + "/in", TREE + ["a_color.jpg"] * (not with_out))
     for n in TREE + ["a_color.jpg"] * (not with_out):
@@ -67,9 +68,9 @@ def test_plan_gives_the_names_plain_colorize_gives_a_local_folder(mem, tmp_path,
     got = plan_urls(_args([root + "/in"], root + "/out" if with_out else None, **kw))
     assert got.errors == [] and local.errors == []
     want = sorted((str(j.src.relative_to(tmp_path)), str(j.out.relative_to(tmp_path)), j.fmt) for j in local.jobs)
-    pairs = sorted((r["src"][len(root) + 1:], r["dst"][len(root) + 1:], r["fmt"]) for r in got.rows)
+    pairs = sorted((j.src[len(root) + 1:], j.out[len(root) + 1:], j.fmt) for j in got.jobs)
     assert pairs == want and len(pairs) >= 3
-    assert all(r["name"] == r["src"] for r in got.rows)   # the URL as the user would write it
+    assert all(j.name == j.src and j.kind == "url" for j in got.jobs)   # the URL as the user would write it
 
 
 def test_existing_outputs_are_skipped_or_fail_and_the_output_folder_is_not_an_input(mem):
@@ -77,13 +78,13 @@ def test_existing_outputs_are_skipped_or_fail_and_the_output_folder_is_not_an_in
     _fill(fs, root, ["a.jpg", "b.jpg", "c.jpg", "out/a.jpg", "out/x.jpg"])
     args = _args([root], root + "/out", recursive=True)
     p = plan_urls(args)           # out/ lies inside the input: its files are not inputs
-    assert [r["name"] for r in p.rows] == [f"{root}/b.jpg", f"{root}/c.jpg"] and p.skipped == 0
+    assert [j.name for j in p.jobs] == [f"{root}/b.jpg", f"{root}/c.jpg"] and p.skipped == 0
     assert p.errors == [(f"{root}/a.jpg", f"{root}/out/a.jpg already exists (use --overwrite to replace it, "
                                           "--skip-existing to skip)")]
     p = plan_urls(_args([root], root + "/out", recursive=True, skip_existing=True))
-    assert len(p.rows) == 2 and p.skipped == 1 and p.errors == []
+    assert len(p.jobs) == 2 and p.skipped == 1 and p.errors == []
     p = plan_urls(_args([root], root + "/out", recursive=True, overwrite=True))
-    assert len(p.rows) == 3 and p.errors == []
+    assert len(p.jobs) == 3 and p.errors == []
 
 
 def test_plan_errors_are_one_line_per_input(mem):
@@ -91,9 +92,9 @@ def test_plan_errors_are_one_line_per_input(mem):
     _fill(fs, root, ["empty/notes.txt", "x.jpg"])
     p = plan_urls(_args([root + "/nothing", root + "/empty", root + "/x.jpg", root + "/x.jpg"], root + "/o"))
     assert p.errors == [(f"{root}/nothing", "no such file or directory"), (f"{root}/empty", "no images found")]
-    assert [r["dst"] for r in p.rows] == [f"{root}/o/x.jpg"]          # a repeated input is colorized once
+    assert [j.out for j in p.jobs] == [f"{root}/o/x.jpg"]          # a repeated input is colorized once
     p = plan_urls(_args([root + "/x.jpg"], None))
-    assert [r["dst"] for r in p.rows] == [f"{root}/x_color.jpg"]
+    assert [j.out for j in p.jobs] == [f"{root}/x_color.jpg"]
     with pytest.raises(UsageError, match="must be a folder"):
         plan_urls(_args([root + "/x.jpg"], root + "/out.png"))
     with pytest.raises(UsageError, match="stdin"):
@@ -152,7 +153,7 @@ def test_a_worker_row_on_urls_gives_plain_colorizes_bytes_once(mem, tinct_cli, t
     for p in [*src, tmp_path / "in" / "bad.jpg"]:
         fs.pipe_file(urls.split(f"{root}/in/{p.name}")[1], p.read_bytes())
     w = ColorizeWorker.__new__(ColorizeWorker)      # the session's model instead of a second load
-    w.opts = worker_opts(build_parser().parse_args(["colorize", "x", *opts]))
+    w.opts = worker_opts(ColorizeOptions.of(build_parser().parse_args(["colorize", "x", *opts])))
     w.colorizer, w.marker = copy.copy(colorizer), None
     w.colorizer.set_precision("fp32")
     for p in src:
@@ -188,8 +189,8 @@ def test_a_missing_backend_is_a_one_line_error_before_any_work(tinct_cli, tmp_pa
     assert r.err.strip().splitlines() == ["tinct: s3://bucket/coloured: s3:// URLs need the s3fs package: "
                                           "pip install s3fs"]
     r = tinct_cli("colorize", "nosuch://x/y", "-o", tmp_path / "out", "--ray")
-    assert r.rc == 2 and r.error_lines() == ["tinct: nosuch://x/y: unknown URL protocol nosuch:// (no fsspec "
-                                             "file system of that name)"]
+    assert r.rc == 2 and len(r.error_lines()) == 1
+    assert r.error_lines()[0].startswith("tinct: nosuch://x/y: nosuch:// is not a URL scheme tinct reads or writes")
     assert not (tmp_path / "out").exists()
 
 
@@ -210,5 +211,5 @@ def test_an_unlistable_output_folder_fails_its_inputs_with_one_line(mem, monkeyp
     monkeypatch.setattr(fs, "ls", lambda p, *a, **k: (_ for _ in ()).throw(PermissionError(13, "Access Denied"))
                         if "/out" in p else real_ls(p, *a, **k))
     p = plan_urls(_args([root + "/in"], root + "/out"))
-    assert p.rows == [] and [n for n, _ in p.errors] == [f"{root}/in/a.jpg", f"{root}/in/b.jpg"]
+    assert p.jobs == [] and [n for n, _ in p.errors] == [f"{root}/in/a.jpg", f"{root}/in/b.jpg"]
     assert p.errors[0][1] == f"cannot list output folder memory:///{root[len('memory://'):]}/out: access Denied"

@@ -6,8 +6,9 @@ import sys
 import warnings
 
 from ..files.jobs import cause, read_source, show, write_result
+from ..files.options import ColorizeOptions
 from .args import number, parsed
-from .colorize_plan import UsageError, plan, precheck
+from .colorize_batch import Batch
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 BACKENDS = ("torch", "onnxruntime")
@@ -131,75 +132,63 @@ def load_colorizer(model, device: str, max_pixels: int, backend: str = "torch"):
     return Colorizer.load(model, device=device, max_pixels=max_pixels, backend=backend)
 
 
-class Batch:
-    def __init__(self, args, total: int):
-        from tqdm import tqdm
-        self.args = args
-        self.failed = self.done = self.skipped = 0
-        self.misused = 0   # failures that are the command's fault (a hint outside an image): exit 2
-        self.failures: list = []  # (name, cause)
-        self.bar = tqdm(total=total, file=sys.stderr, unit="img", dynamic_ncols=True, leave=False,
-                        disable=True if args.quiet or total <= 1 else None)  # None: only on a terminal
-
-    def fail(self, name: str, why: str) -> None:
-        self.failed += 1
-        self.failures.append((name, why))
-        msg = f"tinct: {name}: {why}"
-        if self.bar.disable:
-            print(msg, file=sys.stderr, flush=True)
-        else:
-            self.bar.write(msg, file=sys.stderr)
-        self.bar.update(1)
-
-    def finish(self, total: int) -> int:
-        """Print the one summary line (several inputs, not --quiet) -> the exit status."""
-        if total > 1 and not self.args.quiet:
-            skipped = f", skipped {self.skipped} (output exists)" if self.skipped else ""
-            print(f"colorized {self.done} of {total} images{skipped}, {self.failed} failed", file=sys.stderr)
-        return 2 if self.misused else 1 if self.failed else 0
-
-    def ok(self, skipped: bool = False) -> None:
-        if skipped:
-            self.skipped += 1
-        else:
-            self.done += 1
-        self.bar.update(1)
+def options_of(args) -> ColorizeOptions:
+    """The typed options of a run from its parsed command line: the only place the namespace is read."""
+    return ColorizeOptions.of(args)
 
 
 def run(args) -> int:
-    from ..cluster.start import start
-    if (rc := start(args, Batch, _load)) is not None:   # --ray without Ray; fsspec URLs (cluster mode only)
+    from ..cluster.start import refuse
+    from ..files.plan import UsageError, plan
+    opts = options_of(args)
+    if (rc := refuse(opts)) is not None:   # URLs without --ray, --ray without Ray, unusable URLs
         return rc
-    from .colorize_video import run_videos
-    video_rc, args.inputs = run_videos(args, _load)  # video files (and videos in folders): tinct.video
-    if not args.inputs:
-        return video_rc
-    return max(video_rc, _run_photos(args))
-
-
-def _run_photos(args) -> int:
-    from PIL import Image
-
-    from ..files.write import clean_stale_temps
     try:
-        p = plan(args)
+        p = plan(opts)
     except UsageError as e:
         print(f"tinct: {e}", file=sys.stderr)
         return 2
-    if any(j.out is None for j in p.jobs) and sys.stdout.isatty():
+    rc, failures = 0, []
+    if p.of_kind("video", "sequence"):
+        from .colorize_video import run_videos
+        rc, failures = run_videos(p.of_kind("video", "sequence"), opts, lambda: _load(opts))
+    photos = p.of_kind("photo", "url")
+    if photos or p.errors or p.skipped:
+        batch = Batch(opts.quiet, len(photos) + len(p.errors) + p.skipped)
+        try:
+            rc = max(rc, _run_photos(photos, p, opts, batch))
+        finally:
+            batch.bar.close()
+        failures += batch.failures
+    if opts.ray is not None and (failures or rc == 0):   # whenever anything failed, also at planning
+        from ..cluster.job import report
+        report(opts.out, failures)
+    return rc
+
+
+def _run_photos(jobs: list, p, opts, batch: Batch) -> int:
+    """The photo jobs (local files or URLs) and the inputs that failed at planning -> the exit status."""
+    from PIL import Image
+
+    from ..files.plan import precheck
+    from ..files.write import clean_stale_temps
+    if any(j.out is None for j in jobs) and sys.stdout.isatty():
         print("tinct: refusing to write image data to a terminal; redirect stdout or give -o FILE", file=sys.stderr)
         return 2
-    batch = Batch(args, len(p.jobs) + len(p.errors))
     for name, why in p.errors:
         batch.fail(name, why)
-
+    for _ in range(p.skipped):
+        batch.ok(skipped=True)
     todo = []
     cleaned: set = set()
-    for job in p.jobs:
+    for job in jobs:
+        if job.kind == "url":
+            todo.append(job)   # checked at planning, from the output folders' listings
+            continue
         if job.out is not None and job.out.parent not in cleaned:
             cleaned.add(job.out.parent)
             clean_stale_temps(job.out.parent)  # left by a killed run
-        why = precheck(job, args)
+        why = precheck(job, opts)
         if why == "skip":
             batch.ok(skipped=True)
         elif why:
@@ -213,67 +202,77 @@ def _run_photos(args) -> int:
         Image.MAX_IMAGE_PIXELS = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # decoders warn about odd metadata; stderr is one line per failed input
-            if todo and getattr(args, "ray", None) is not None:
-                from ..cluster.job import check_model, run_on_ray
-                if not check_model(args, _load) or run_on_ray(todo, args, batch):
+            if todo and opts.ray is not None:
+                if _run_on_ray(todo, opts, batch):
                     return 2
             elif todo:
-                colorizer = _load(args)
+                colorizer = _load(opts)
                 if colorizer is None:
                     return 2
-                _process(todo, colorizer, args, batch)
+                _process(todo, colorizer, opts, batch)
     finally:
         Image.MAX_IMAGE_PIXELS = old_limit
         batch.bar.close()
-    return batch.finish(len(p.jobs) + len(p.errors))
+    return batch.finish(len(jobs) + len(p.errors) + p.skipped)
 
 
-def _load(args):
+def _run_on_ray(todo: list, opts, batch) -> int:
+    """The planned jobs on Ray: URL jobs through cluster.start, local files through cluster.job."""
+    from ..cluster.job import check_model, run_on_ray
+    from ..cluster.start import run_urls
+    if todo[0].kind == "url":
+        return run_urls(todo, opts, batch, lambda: _load(opts))
+    if not check_model(opts, lambda: _load(opts)):
+        return 2
+    return run_on_ray(todo, opts, batch)
+
+
+def _load(opts):
     import torch
 
     from ..device import mps_available
-    if args.backend == "onnxruntime" and args.device not in ("auto", "cpu"):
-        print(f"tinct: --backend onnxruntime runs on the CPU; it cannot use --device {args.device}", file=sys.stderr)
+    if opts.backend == "onnxruntime" and opts.device not in ("auto", "cpu"):
+        print(f"tinct: --backend onnxruntime runs on the CPU; it cannot use --device {opts.device}", file=sys.stderr)
         return None
-    if args.device == "cuda" and not torch.cuda.is_available():
+    if opts.device == "cuda" and not torch.cuda.is_available():
         print("tinct: --device cuda: no CUDA device is available", file=sys.stderr)
         return None
-    if args.device == "mps" and not mps_available():
+    if opts.device == "mps" and not mps_available():
         print("tinct: --device mps: no MPS device is available", file=sys.stderr)
         return None
     try:
-        colorizer = load_colorizer(args.model, args.device, args.max_pixels, args.backend)
-        colorizer.upsample = args.upsample or colorizer.upsample
+        colorizer = load_colorizer(opts.model, opts.device, opts.max_pixels, opts.backend)
+        colorizer.upsample = opts.upsample or colorizer.upsample
     except Exception as e:
         if isinstance(e, FileNotFoundError) and not e.strerror and str(e):
             msg = show(str(e).splitlines()[0])  # resolve_model_path's own message names the model
         else:
-            msg = f"cannot load model {show(args.model or 'default')}: {cause(e)}"
+            msg = f"cannot load model {show(opts.model or 'default')}: {cause(e)}"
         print(f"tinct: {msg}", file=sys.stderr)
         return None
     try:
-        colorizer.set_precision(args.precision)
+        colorizer.set_precision(opts.precision)
     except ValueError as e:
-        print(f"tinct: --precision {args.precision}: {cause(e)}", file=sys.stderr)
+        print(f"tinct: --precision {opts.precision}: {cause(e)}", file=sys.stderr)
         return None
     return colorizer
 
 
-def _process(jobs: list, colorizer, args, batch: Batch) -> None:
+def _process(jobs: list, colorizer, opts, batch: Batch) -> None:
     """Colorize ``jobs`` through the batched pipeline (pipeline/batch.py): decoding in reader threads,
     same-shaped photos in one forward, recombining, encoding and writing in writer threads; one line per
     failed input, the rest go on."""
     from ..pipeline.batch import run_batched
     from ..pipeline.hints import HintOutsideImage
-    opts = colorizer.options(args.decode, args.temperature, args.size)
+    net = colorizer.options(opts.decode, opts.temperature, opts.size)
 
     def read(i):
-        src = read_source(jobs[i], args.max_pixels)
+        src = read_source(jobs[i], opts.max_pixels)
         image, src.image = src.image, None  # the pipeline keeps its own array; write() needs exif and format
         return image, src
 
     def write(i, out, src):
-        write_result(jobs[i], out, src, args.overwrite)
+        write_result(jobs[i], out, src, opts.overwrite)
 
     def done(i, e):
         if e is None:
@@ -282,5 +281,5 @@ def _process(jobs: list, colorizer, args, batch: Batch) -> None:
             batch.misused += isinstance(e, HintOutsideImage)
             batch.fail(jobs[i].name, cause(e))
 
-    run_batched(colorizer, len(jobs), read, write, opts, hints=args.hints or None, max_batch=args.batch,
+    run_batched(colorizer, len(jobs), read, write, net, hints=opts.hints or None, max_batch=opts.batch,
                 on_done=done)

@@ -1,23 +1,17 @@
-"""The video part of ``tinct colorize``: video files (and videos inside folders) go to ``tinct.video``.
+"""The video part of ``tinct colorize``: its options, and the planned video and image-sequence jobs (files.plan
+decides every output, by the same rules as photos) handed to ``tinct.video``.
 
-Image sequences (``shot/f_%04d.png``, see ``tinct.video.sequence``) go there too: with -o FILE.mp4 (.mov, .mkv,
-.avi) a video at --fps, with -o FOLDER the colorized frames (same names), without -o the frames in
-``<folder>_color`` beside the frames' folder.
-
-Outputs follow the photo rules: without -o, ``<stem>_color<ext>`` beside the input; with -o FOLDER (or
-several inputs), ``FOLDER/<stem><ext>``; with -o FILE.mp4|.mov|.mkv|.avi (one video input), exactly there.
-``<ext>`` is the input's own when it can hold H.264 (mp4, mov, mkv, avi), else .mkv (WebM inputs).
+Image sequences (``shot/f_%04d.png``): with -o FILE.mp4 (.mov, .mkv, .avi) a video at --fps, with -o FOLDER the
+colorized frames (same names), without -o the frames in ``<folder>_color`` beside the frames' folder.
+--frame-hint's FRAME is the frame's index (from 0) in a video, and the number in the file name in a sequence.
 """
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
-from ..files.jobs import OUTPUT_SUFFIX, cause, is_sibling_output, show
+from ..files.jobs import cause, show
 from .args import missing_extra, number, parsed
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 
 
 def add_video_arguments(p) -> None:
@@ -34,8 +28,10 @@ def add_video_arguments(p) -> None:
                                                                         "(default 18)")
     g.add_argument("--frame-hint", dest="frame_hints", action="append", type=_frame_hint, default=[],
                    metavar="X,Y,#RRGGBB[,RADIUS]@FRAME",
-                   help="colour hint on frame FRAME (0-based) of a video; it follows the motion through the "
-                        "shot and is dropped at the next cut; repeatable (plain --hint applies from frame 0)")
+                   help="colour hint on frame FRAME of a video (counted from 0) or of an image sequence (the "
+                        "number in the frame's file name: @12 is f_0012.png); it follows the motion through the "
+                        "shot and is dropped at the next cut; repeatable (plain --hint applies from the first "
+                        "frame); a FRAME the input does not have, or --frame-hint on a photo, is an error (exit 2)")
 
 
 @parsed
@@ -60,81 +56,10 @@ def _frame_hint(text):
     return int(frame), parse_hint_arg(hint)
 
 
-def _videos_in(folder: Path, recursive: bool) -> list[Path]:
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
-        vids = [f for f in files if not f.startswith(".") and os.path.splitext(f)[1].lower() in VIDEO_SUFFIXES]
-        stems = {os.path.splitext(f)[0] for f in vids}
-        for f in sorted(vids):
-            if not is_sibling_output(os.path.splitext(f)[0], stems):
-                found.append(Path(root) / f)
-    return found
-
-
-def _has_images(folder: Path, recursive: bool) -> bool:
-    from ..files.read import IMAGE_EXTENSIONS
-    for _, dirs, files in os.walk(folder):
-        if any(os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS for f in files):
-            return True
-        if not recursive:
-            return False
-    return False
-
-
-def is_sequence(p: Path) -> bool:
-    """A frame pattern (``f_%04d.png``) that is not itself an existing file."""
-    from ..video.sequence import is_sequence_pattern
-    return is_sequence_pattern(p) and not os.path.lexists(p)
-
-
-def split_inputs(args) -> tuple[list, list]:
-    """-> (video jobs ``[(src, out)]``, the inputs left for the photo path)."""
-    from ..video.io import out_suffix
-    jobs, rest = [], []
-    out = args.out
-    out_file = out is not None and Path(out).suffix.lower() in VIDEO_SUFFIXES and not Path(out).is_dir()
-    for text in args.inputs:
-        p = Path(text)
-        if text != "-" and p.is_dir():
-            vids = _videos_in(p, args.recursive)
-            for v in vids:
-                rel = v.parent.relative_to(p)
-                dst = (out / rel / (v.stem + out_suffix(v))) if out else v.with_name(v.stem + OUTPUT_SUFFIX + out_suffix(v))
-                jobs.append((v, dst))
-            if not vids or _has_images(p, args.recursive):
-                rest.append(text)
-        elif is_sequence(p):
-            here = p.parent.resolve()
-            jobs.append((p, Path(out) if out else here.parent / (here.name + OUTPUT_SUFFIX)))
-        elif p.suffix.lower() in VIDEO_SUFFIXES:
-            if out_file:
-                dst = Path(out)
-            elif out:
-                dst = Path(out) / (p.stem + out_suffix(p))
-            else:
-                dst = p.with_name(p.stem + OUTPUT_SUFFIX + out_suffix(p))
-            jobs.append((p, dst))
-        else:
-            rest.append(text)
-    if out_file and (len(jobs) != 1 or rest):
-        raise ValueError(f"-o {out}: an output video file needs exactly one input video or frame sequence")
-    return jobs, rest
-
-
-def run_videos(args, load) -> tuple[int, list]:
-    """Colorize the video inputs of ``args``; ``load(args)`` returns a Colorizer or None (message printed).
-    Returns (exit status for the videos, the inputs left for the photo path)."""
-    try:
-        jobs, rest = split_inputs(args)
-    except ValueError as e:
-        print(f"tinct: {e}", file=sys.stderr)
-        return 2, []
-    if not jobs:
-        return 0, rest
-    hints: dict = {0: list(args.hints)} if args.hints else {}
-    for frame, hint in args.frame_hints:
-        hints.setdefault(frame, []).append(hint)
+def run_videos(jobs: list, opts, load) -> tuple[int, list]:
+    """Colorize the planned video and sequence ``jobs`` (files.plan); ``load()`` returns a Colorizer or None
+    (message printed). One line per failed input. Returns (exit status: 2 when a hint cannot apply, 1 when
+    any failed, else 0; the (name, cause) failures)."""
     try:
         from ..video import DEFAULT_STABILITY, colorize_video
         from ..video.stabilize import DEFAULT_LOOKAHEAD
@@ -143,42 +68,56 @@ def run_videos(args, load) -> tuple[int, list]:
         import av  # noqa: F401
     except ImportError:
         print(missing_extra("tinct", "video", "PyAV or OpenCV"), file=sys.stderr)
-        return 2, rest
-    stability = DEFAULT_STABILITY if args.stability is None else args.stability
-    crf = DEFAULT_CRF if args.crf is None else args.crf
-    lookahead = DEFAULT_LOOKAHEAD if args.lookahead is None else args.lookahead
+        return 2, []
+    from ..files.listing import VIDEO_OUT_SUFFIXES
+    from ..files.write import clean_stale_temps
+    from ..pipeline.hints import HintOutsideImage
+    crf = DEFAULT_CRF if opts.crf is None else opts.crf
     if not 0 <= crf <= 51:
         print(f"tinct: --crf {crf}: must be between 0 and 51", file=sys.stderr)
-        return 2, rest
-    from ..files.write import clean_stale_temps
+        return 2, []
+    common = dict(stability=DEFAULT_STABILITY if opts.stability is None else opts.stability, crf=crf,
+                  overwrite=opts.overwrite, decode=opts.decode, temperature=opts.temperature, size=opts.size,
+                  lookahead=DEFAULT_LOOKAHEAD if opts.lookahead is None else opts.lookahead)
     colorizer = None
-    failed = 0
-    for src, dst in jobs:
-        seq = is_sequence(src)
-        if not seq and os.path.lexists(dst) and not args.overwrite:
-            if args.skip_existing:
+    failures: list = []
+    misused = False
+    for job in jobs:
+        to_folder = job.kind == "sequence" and job.out.suffix.lower() not in VIDEO_OUT_SUFFIXES
+        if not to_folder and os.path.lexists(job.out) and not opts.overwrite:
+            if opts.skip_existing:
                 continue
-            print(f"tinct: {show(src)}: {show(dst)} already exists (use --overwrite to replace it, "
-                  f"--skip-existing to skip)", file=sys.stderr)
-            failed += 1
+            why = f"{show(job.out)} already exists (use --overwrite to replace it, --skip-existing to skip)"
+            print(f"tinct: {job.name}: {why}", file=sys.stderr)
+            failures.append((job.name, why))
             continue
         if colorizer is None:
-            colorizer = load(args)
+            colorizer = load()
             if colorizer is None:
-                return 2, rest
-        clean_stale_temps(dst.parent)
+                return 2, failures
+        clean_stale_temps(job.out if to_folder and job.out.is_dir() else job.out.parent)
         try:
-            kw = dict(stability=stability, hints=hints, crf=crf, overwrite=args.overwrite, decode=args.decode,
-                      progress=None if args.quiet else _bar(src), temperature=args.temperature, size=args.size,
-                      lookahead=lookahead)
-            if seq:
-                colorize_sequence(colorizer, src, dst, fps=args.fps or DEFAULT_FPS, **kw)
+            kw = dict(common, hints=_frame_hints(opts, job), progress=None if opts.quiet else _bar(job.src))
+            if job.kind == "sequence":
+                colorize_sequence(colorizer, job.src, job.out, fps=opts.fps or DEFAULT_FPS,
+                                  files=[f for _, f in job.frames], skip_existing=opts.skip_existing, **kw)
             else:
-                colorize_video(colorizer, src, dst, **kw)
+                colorize_video(colorizer, job.src, job.out, **kw)
         except Exception as e:
-            print(f"tinct: {show(src)}: {cause(e)}", file=sys.stderr)
-            failed += 1
-    return (1 if failed else 0), rest
+            misused |= isinstance(e, HintOutsideImage)
+            print(f"tinct: {job.name}: {cause(e)}", file=sys.stderr)
+            failures.append((job.name, cause(e)))
+    return (2 if misused else 1 if failures else 0), failures
+
+
+def _frame_hints(opts, job) -> dict:
+    """{frame position: hints}: --hint on the first frame; --frame-hint on frame FRAME of a video (0-based)
+    or on the frame numbered FRAME of a sequence (the number in its file name; files.plan checked it exists)."""
+    hints: dict = {0: list(opts.hints)} if opts.hints else {}
+    position = {n: i for i, (n, _) in enumerate(job.frames)} if job.kind == "sequence" else None
+    for frame, hint in opts.frame_hints:
+        hints.setdefault(frame if position is None else position[frame], []).append(hint)
+    return hints
 
 
 def _bar(src: Path):

@@ -2,7 +2,7 @@
 a pool of ColorizeWorker actors (one model each); results stream back in input order to the CLI's progress bar
 and error lines, and failures go to a report file.
 
-Rows are local paths or fsspec URLs (cluster.url_plan, files.urls); the report goes to the -o folder or URL.
+Rows are local paths or fsspec URLs (files.plan, files.plan_urls, files.urls); the report goes to the -o folder or URL.
 
 Guarantees: outputs are written by the workers atomically (temporary name in the output folder, then rename;
 on object stores one put of the complete bytes), so a killed worker leaves no partial file (the temporary files
@@ -38,7 +38,7 @@ def connect(address: str | None, num_cpus: int | None = None) -> None:
 
 
 def colorize_rows(rows: list[dict], opts: dict, workers: int | None = None, batch_size: int = BATCH_SIZE):
-    """Yield one result row per input row, in input order: {name, status ('ok'|'done'|'fail'), cause}.
+    """Yield one result row per input row, in input order: {name, status ('ok'|'done'|'fail'|'misuse'), cause}.
     ``rows``: {src, dst, fmt, name} (strings; fmt '' for from-the-extension). ``workers``: actors (one CPU
     each; default: up to the cluster's CPUs, scaled as Ray sees fit)."""
     import ray
@@ -67,15 +67,24 @@ def colorize_rows(rows: list[dict], opts: dict, workers: int | None = None, batc
         yield {k: str(r[k]) for k in ("name", "status", "cause")}
 
 
-def report_path(args):
+def report_path(out):
     """Where the failures report goes: the -o folder (a URL there too), else the current folder."""
     from ..files.urls import is_url, join
-    out = getattr(args, "out", None)
     if is_url(out):
         return join(out, REPORT_NAME)
     if out is not None and Path(out).is_dir():
         return Path(out) / REPORT_NAME
     return Path(REPORT_NAME)
+
+
+def report(out, failures: list) -> None:
+    """Write (or, with no failures, remove) the failures report of a --ray run whose -o is ``out``; a report
+    that cannot be written is one line on stderr."""
+    from ..files.jobs import cause
+    try:
+        write_report(report_path(out), failures)
+    except Exception as e:
+        print(f"tinct: cannot write the failures report: {cause(e)}", file=sys.stderr)
 
 
 def write_report(path, failures: list) -> None:
@@ -101,48 +110,54 @@ def write_report(path, failures: list) -> None:
         Path(path).unlink()
 
 
-def check_model(args, load) -> bool:
-    """Load the model once in the driver, to check it and to resolve its precision (``args.resolved_precision``,
+def check_model(opts, load) -> bool:
+    """Load the model once in the driver, to check it and to resolve its precision (``opts.resolved_precision``,
     which the workers then use, so they run as plain colorize would); each worker loads its own copy.
-    ``load(args)``: the CLI's loader (None, with the message printed, when it cannot load). -> loaded?"""
-    colorizer = load(args)
+    ``load()``: the CLI's loader (None, with the message printed, when it cannot load). -> loaded?"""
+    colorizer = load()
     if colorizer is None:
         return False
-    args.resolved_precision = colorizer.precision
+    opts.resolved_precision = colorizer.precision
     return True
 
 
-def run_on_ray(todo: list, args, batch) -> int:
+def rows_of(jobs: list) -> list[dict]:
+    """Planned jobs (local files or URLs) -> the rows sent to the workers: {src, dst, fmt, name} strings."""
+    from ..files.urls import is_url
+
+    def where(p):
+        return p if is_url(p) else os.path.abspath(p)
+    return [{"src": where(j.src), "dst": where(j.out), "fmt": j.fmt or "", "name": j.name} for j in jobs]
+
+
+def run_on_ray(todo: list, opts, batch) -> int:
     """Colorize the planned ``todo`` jobs (local files) on Ray, reporting each to ``batch`` (the CLI's bar and
     error lines). Returns 0, or 2 when the cluster cannot be reached (message printed)."""
-    rows = [{"src": os.path.abspath(j.src), "dst": os.path.abspath(j.out), "fmt": j.fmt or "", "name": j.name}
-            for j in todo]
+    rows = rows_of(todo)
     try:
-        return run_rows(rows, args, batch)
+        return run_rows(rows, opts, batch)
     finally:
         clean_temps(rows)   # a worker killed mid-write leaves its temporary file; with the job over, it is gone
 
 
-def run_rows(rows: list, args, batch, extra_opts: dict | None = None) -> int:
+def run_rows(rows: list, opts, batch, extra_opts: dict | None = None) -> int:
     """Colorize ``rows`` ({src, dst, fmt, name}: local paths or URLs) on Ray; each result goes to ``batch``
-    and the failures to the report file. Returns 0, or 2 when the cluster cannot be reached."""
+    (a hint outside an image counts as the command's fault: exit 2). Returns 0, or 2 when the cluster cannot
+    be reached. The failures report is the caller's (:func:`report`)."""
     from ..files.jobs import cause
     from .worker import worker_opts
-    address = None if args.ray == "local" else args.ray
+    address = None if opts.ray == "local" else opts.ray
     try:
         connect(address)
     except Exception as e:
         print(f"tinct: cannot connect to Ray at {address or 'a new local cluster'}: {cause(e)}", file=sys.stderr)
         return 2
-    for r in colorize_rows(rows, {**worker_opts(args), **(extra_opts or {})}):
-        if r["status"] == "fail":
+    for r in colorize_rows(rows, {**worker_opts(opts), **(extra_opts or {})}):
+        if r["status"] in ("fail", "misuse"):
+            batch.misused += r["status"] == "misuse"
             batch.fail(r["name"], r["cause"])
         else:
             batch.ok()
-    try:
-        write_report(report_path(args), batch.failures)
-    except Exception as e:
-        print(f"tinct: cannot write the failures report: {cause(e)}", file=sys.stderr)
     return 0
 
 

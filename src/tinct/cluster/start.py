@@ -1,12 +1,11 @@
-"""Where ``tinct colorize`` hands over to the cluster mode, before anything is read or written.
+"""Where ``tinct colorize`` hands over to the cluster mode, checked once before anything is read or written.
 
-- no ``--ray``: local paths go on as plain colorize; a URL is a one-line usage error (URLs need ``--ray``);
+- no ``--ray``: a URL is a one-line usage error (URLs need ``--ray``);
 - ``--ray`` without Ray installed: a one-line error naming the extra;
-- ``--ray`` with local paths only: plain colorize's planning, then cluster.job.run_on_ray (unchanged);
-- ``--ray`` with a URL among the inputs or ``-o``: every URL's fsspec backend is checked first (a missing one is
-  a one-line error naming the package, exit 2), then the whole job runs here: planned from listings
-  (cluster.url_plan), colorized by the Ray workers, which read and write the URLs (files.urls), failures
-  printed and reported as for local folders. Photos only: video inputs are not listed at URLs.
+- ``--ray`` with URLs: each must be usable (files.schemes: an allow-list of schemes, outputs that persist, the
+  backend installed, the store reachable), else one line, exit 2.
+Then the planner (files.plan) decides the jobs; URL jobs run here (:func:`run_urls`), colorized by the Ray
+workers, which read and write the URLs (files.urls), failures printed and reported as for local folders.
 
 Light to import: Ray and fsspec are imported only when used."""
 from __future__ import annotations
@@ -18,13 +17,11 @@ from ..files.jobs import show
 from ..files.urls import is_url
 
 
-def start(args, make_batch, load) -> int | None:
-    """An exit status when the cluster mode settles the command, else None (the local photo path goes on).
-    ``make_batch(args, total)``: the CLI's progress bar and error lines; ``load(args)``: the CLI's model
-    loader (a Colorizer, or None with the message printed)."""
+def refuse(opts) -> int | None:
+    """Exit status 2 (message printed) when the cluster mode's preconditions fail, else None."""
     from . import ray_missing
-    found = [str(t) for t in [*args.inputs, args.out] if is_url(t)]
-    if getattr(args, "ray", None) is None:
+    found = [str(t) for t in [*opts.inputs, opts.out] if is_url(t)]
+    if opts.ray is None:
         if found:
             print(f"tinct: {show(found[0])}: URLs are read and written by the cluster mode only: add --ray "
                   "(alone: a local Ray on this machine)", file=sys.stderr)
@@ -33,44 +30,27 @@ def start(args, make_batch, load) -> int | None:
     if ray_missing():
         print(f"tinct: {ray_missing()}", file=sys.stderr)
         return 2
-    if not found:
-        return None
-    from ..files.urls import backend_error
-    for url in found:
-        why = backend_error(url)
-        if why:
-            print(f"tinct: {show(url)}: {why}", file=sys.stderr)
-            return 2
-    return run_urls(args, make_batch, load)
-
-
-def run_urls(args, make_batch, load) -> int:
-    """Plan, colorize on Ray and report a job with URLs; the exit status of plain colorize (0, 1 or 2).
-    ``make_batch`` gives the CLI's batch: ``fail``, ``ok``, ``bar`` and ``finish(total)`` (summary, status)."""
-    from .url_plan import UsageError, plan_urls
-    try:
-        p = plan_urls(args)
-    except UsageError as e:
-        print(f"tinct: {e}", file=sys.stderr)
+    from ..files.schemes import check_urls
+    bad = check_urls(opts.inputs, opts.out)
+    if bad:
+        print(f"tinct: {show(bad[0])}: {bad[1]}", file=sys.stderr)
         return 2
-    total = len(p.rows) + len(p.errors) + p.skipped
-    batch = make_batch(args, total)
-    for name, why in p.errors:
-        batch.fail(name, why)
-    for _ in range(p.skipped):
-        batch.ok(skipped=True)
+    return None
+
+
+def run_urls(jobs: list, opts, batch, load) -> int:
+    """Colorize planned URL ``jobs`` (kind 'url') on Ray, reporting each to ``batch`` (the CLI's bar and error
+    lines: ``fail``, ``ok``). ``load()``: the CLI's model loader (None, message printed, when it cannot).
+    Returns 0, or 2 when the model or the cluster cannot be used (message printed)."""
+    if not jobs:
+        return 0
+    from .job import check_model, clean_temps, rows_of, run_rows
+    if not check_model(opts, load):
+        return 2
+    rows = rows_of(jobs)
+    tag = secrets.token_hex(4)
+    clean_temps(rows, tag)
     try:
-        if p.rows:
-            from .job import check_model
-            if not check_model(args, load):
-                return 2
-            tag = secrets.token_hex(4)
-            from .job import clean_temps, run_rows
-            clean_temps(p.rows, tag)
-            rc = run_rows(p.rows, args, batch, {"temp_tag": tag})
-            clean_temps(p.rows, tag)
-            if rc:
-                return rc
+        return run_rows(rows, opts, batch, {"temp_tag": tag})
     finally:
-        batch.bar.close()
-    return batch.finish(total)
+        clean_temps(rows, tag)

@@ -3,7 +3,7 @@ A row's src and dst are local paths or fsspec URLs (files.urls: same decoding, s
 
 Each row is read, colorized and written exactly as plain ``tinct colorize`` does (same reader, same Colorizer
 call, same atomic writer), so the output bytes are the same. Rows in, rows out: ``name``, ``status``
-('ok', 'done' or 'fail') and ``cause`` (one line, '' unless failed)."""
+('ok', 'done', 'fail', or 'misuse' for a hint outside the image) and ``cause`` (one line, '' unless failed)."""
 from __future__ import annotations
 
 import os
@@ -65,16 +65,16 @@ class ColorizeWorker:
                 else:
                     write_result(Job(Path(src), src, Path(dst), fmt), res, img, o["overwrite"])
         except Exception as e:
-            return "fail", cause(e)
+            from ..pipeline.hints import HintOutsideImage
+            return "misuse" if isinstance(e, HintOutsideImage) else "fail", cause(e)
         return "ok", ""
 
 
-def worker_opts(args) -> dict:
-    """The worker's options from plain colorize's parsed arguments (picklable)."""
-    opts = {k: getattr(args, k) for k in ("model", "device", "backend", "max_pixels", "overwrite", "hints",
-                                          "decode", "temperature", "size")}
-    opts["upsample"] = getattr(args, "upsample", None)
-    opts["precision"] = getattr(args, "resolved_precision", "fp32")    # what the driver measured or was told
-    return opts
+def worker_opts(opts) -> dict:
+    """The worker's options (picklable) from the run's files.options.ColorizeOptions."""
+    out = {k: getattr(opts, k) for k in ("model", "device", "backend", "max_pixels", "overwrite", "hints",
+                                         "decode", "temperature", "size", "upsample")}
+    out["precision"] = opts.resolved_precision or "fp32"    # what the driver measured or was told
+    return out
 
 

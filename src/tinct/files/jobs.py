@@ -55,7 +55,9 @@ class Job:
     src: Path | None          # None: stdin
     name: str                 # how messages name the input
     out: Path | None          # None: stdout
-    fmt: str | None = None    # output format; None: decided from the input (stdin)
+    fmt: str | None = None    # output format; None: decided from the input (stdin) or the output's extension
+    kind: str = "photo"       # 'photo', 'video', 'sequence' (src a frame pattern) or 'url' (src, out: URLs)
+    frames: list | None = None  # a sequence's [(number, file)], in order
 
 
 @dataclass

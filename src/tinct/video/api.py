@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..files.write import OutputError, write_atomic
+from ..pipeline.hints import HintOutsideImage
 from .io import DEFAULT_CRF, MUXERS, VideoError, VideoReader, VideoWriter
 from .stabilize import DEFAULT_LOOKAHEAD, DEFAULT_STABILITY, TemporalColorizer, hints_by_frame
 
@@ -14,7 +15,8 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
                    lookahead: int = DEFAULT_LOOKAHEAD) -> dict:
     """Colorize the video ``src`` into ``dst`` (.mp4, .mov, .mkv or .avi): same size (upright), timestamps,
     frame rate and duration; audio streams copied untouched; H.264 at ``crf`` (0-51, lower is better).
-    ``hints``: ``{frame: [(x, y, (r, g, b)[, radius]), ...]}`` or a list for frame 0. ``lookahead``: frames
+    ``hints``: ``{frame: [(x, y, (r, g, b)[, radius]), ...]}`` or a list for frame 0; a frame past the end
+    raises HintOutsideImage (nothing written). ``lookahead``: frames
     of the future the stabiliser smooths over (see ``tinct.video.stabilize``). ``progress(n_total)``
     returns an object with ``update(1)`` (e.g. a tqdm factory) or is None. Memory stays bounded: frames are
     decoded, colorized and encoded one at a time (``lookahead`` more held). ``dst`` is written under a
@@ -30,6 +32,7 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
         raise ValueError(f"crf must be in 0..51, not {crf}")
     opts = colorizer.options(decode, temperature, size)
     hints = hints_by_frame(hints)
+    last_hint = max(hints, default=-1)
     result: dict = {}
 
     def write(fileobj):
@@ -68,6 +71,9 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
                     emit(state.push(rgb, pts))
                 if writer is None:
                     raise VideoError("no frames")
+                if max_frames is None and last_hint > n:    # before the output is complete: nothing written
+                    raise HintOutsideImage(f"a hint is given for frame {last_hint}, but the video has {n + 1} "
+                                           f"frames (0 to {n})")
                 emit(state.finish())
                 writer.close()
             except Exception:

@@ -2,12 +2,11 @@
 same temporal stability as videos, out as a video file or as a folder of colorized frames (same names).
 
 A pattern holds one ``%d`` (any number of digits) or ``%0Nd`` (exactly N digits) in its file name; the frames
-are the existing files that match, in the order of their numbers (gaps allowed). Every frame must have the
-first one's size. Frames are read one at a time (memory stays bounded).
+are the existing files that match, in the order of their numbers (gaps allowed; files.sequences). Every frame
+must have the first one's size. Frames are read one at a time (memory stays bounded).
 """
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -15,36 +14,27 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
+from ..files import sequences as files_sequences
 from ..files.read import ImageError, open_image
 from ..files.write import OutputError, save_image, write_atomic
+from ..pipeline.hints import HintOutsideImage
 from .io import DEFAULT_CRF, MUXERS, VideoError, VideoWriter
 from .stabilize import DEFAULT_LOOKAHEAD, DEFAULT_STABILITY, colorize_frames
 
-_FIELD = re.compile(r"%(0?)(\d*)d")
 DEFAULT_FPS = 24
 
 
 def is_sequence_pattern(text) -> bool:
     """True when the file-name part of ``text`` holds exactly one ``%d`` / ``%0Nd`` field."""
-    return len(_FIELD.findall(Path(str(text)).name)) == 1
+    return files_sequences.is_sequence_pattern(text)
 
 
 def sequence_files(pattern) -> list[Path]:
     """The existing files matching ``pattern``, sorted by frame number. Raises VideoError when none match."""
-    p = Path(str(pattern))
-    m = _FIELD.search(p.name)
-    if m is None or not is_sequence_pattern(p):
-        raise VideoError(f"{p.name} is not a frame pattern (one %d or %0Nd in the file name)")
-    digits = rf"(\d{{{int(m.group(2))}}})" if m.group(1) and m.group(2) else r"(\d+)"
-    regex = re.compile(re.escape(p.name[:m.start()]) + digits + re.escape(p.name[m.end():]))
-    folder = p.parent
     try:
-        names = [(int(k.group(1)), f) for f in folder.iterdir() if (k := regex.fullmatch(f.name)) and f.is_file()]
-    except OSError as e:
-        raise VideoError(f"cannot list {folder}: {e.strerror or e}") from None
-    if not names:
-        raise VideoError(f"no frames match {p.name} in {folder}")
-    return [f for _, f in sorted(names)]
+        return [f for _, f in files_sequences.numbered_frames(pattern)]
+    except files_sequences.SequenceError as e:
+        raise VideoError(str(e)) from None
 
 
 def read_frames(files: list[Path], max_pixels: int) -> Iterator[np.ndarray]:
@@ -66,19 +56,26 @@ def read_frames(files: list[Path], max_pixels: int) -> Iterator[np.ndarray]:
 def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stability: float = DEFAULT_STABILITY,
                       hints=None, crf: int = DEFAULT_CRF, overwrite: bool = False, progress=None,
                       decode: str | None = None, temperature: float | None = None, size: int | None = None,
-                      lookahead: int = DEFAULT_LOOKAHEAD) -> dict:
+                      lookahead: int = DEFAULT_LOOKAHEAD, files: list | None = None,
+                      skip_existing: bool = False) -> dict:
     """Colorize the frames matching ``pattern`` into ``dst``: a video file (.mp4, .mov, .mkv, .avi; H.264 at
     ``crf``, ``fps`` frames per second, written atomically) or a folder (colorized frames with the input
     names and formats, each written atomically; if any already exists and not ``overwrite``, nothing is
-    written). Other arguments as ``colorize_video``. Returns ``{"frames", "width", "height"}``."""
-    files = sequence_files(pattern)
+    written, unless ``skip_existing``: then the frames already there are kept and only the others written -
+    every frame is still read, so the colours carried from frame to frame are those of a complete run).
+    ``hints``: as ``colorize_video``, keyed by position in the sequence. ``files``: the frames, when already
+    listed. Other arguments as ``colorize_video``. Returns ``{"frames", "width", "height", "written"}``."""
+    files = sequence_files(pattern) if files is None else [Path(f) for f in files]
     dst = Path(dst)
     if not fps > 0:
         raise ValueError(f"fps must be > 0, not {fps}")
+    if isinstance(hints, dict) and hints and max(hints) >= len(files):
+        raise HintOutsideImage(f"a hint is given for frame position {max(hints)}, but the sequence has "
+                               f"{len(files)} frames")
     opts = dict(stability=stability, hints=hints, decode=decode, temperature=temperature, size=size,
                 lookahead=lookahead)
     bar = progress(len(files)) if progress else None
-    result = {"frames": 0}
+    result = {"frames": 0, "written": 0}
 
     def frames_out() -> Iterator[np.ndarray]:
         for out in colorize_frames(colorizer, read_frames(files, colorizer.max_pixels), **opts):
@@ -90,11 +87,16 @@ def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stabili
         if dst.suffix.lower() in MUXERS:
             _write_video(frames_out(), dst, MUXERS[dst.suffix.lower()], fps, crf, overwrite)
         else:
-            existing = [f.name for f in files if (dst / f.name).exists()] if not overwrite else []
-            if existing:
-                raise OutputError(f"{dst / existing[0]} already exists (use --overwrite to replace it)")
+            existing = {f.name for f in files if (dst / f.name).exists()} if not overwrite else set()
+            if existing and not skip_existing:
+                name = next(f.name for f in files if f.name in existing)
+                raise OutputError(f"{dst / name} already exists (use --overwrite to replace it)")
+            if skip_existing and len(existing) == len(files):
+                return result
             for f, out in zip(files, frames_out()):
-                save_image(Image.fromarray(out), dst / f.name, overwrite=overwrite)
+                if f.name not in existing:
+                    save_image(Image.fromarray(out), dst / f.name, overwrite=overwrite)
+                    result["written"] += 1
     finally:
         if bar is not None and hasattr(bar, "close"):
             bar.close()
