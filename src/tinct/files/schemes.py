@@ -38,10 +38,10 @@ def check_urls(inputs, out) -> tuple[str, str] | None:
     for text, is_output in [*((t, False) for t in inputs), (out, True)]:
         text = None if text is None else str(text)
         if text is None or not is_url(text):
-            if text is not None and "::" in text and "://" in text:
-                return text, "chained URLs (cache::store://) are not supported; give the store's URL itself"
             continue
         why = scheme_error(text, is_output) or backend_error(text)
+        if why is None and "::" in text.split("://", 1)[0]:
+            why = "chained URLs (cache::store://) are not supported; give the store's URL itself"
         if why is None:
             where = (protocol(text), text.split("://", 1)[1].split("/", 1)[0])
             if where not in reached:

@@ -20,12 +20,13 @@ import re
 import secrets
 from pathlib import Path
 
-URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)(?:://|::)")   # also fsspec's chained simplecache::s3://...
 ATOMIC_PUT = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oss", "memory"})
 
 
 def is_url(text) -> bool:
-    """True for ``PROTOCOL://...`` text (a ``Path`` never is: Path folds the ``//``)."""
+    """True for ``PROTOCOL://...`` (or chained ``PROTOCOL::...``) text (a ``Path`` never is: Path folds the
+    ``//``)."""
     return isinstance(text, str) and URL_RE.match(text) is not None
 
 
