@@ -175,3 +175,14 @@ def test_driver_removes_the_temporary_file_of_a_worker_killed_mid_write(tmp_path
     todo = [SimpleNamespace(src=tmp_path / "a.jpg", out=out / "a.png", fmt=None, name="a.jpg")]
     assert job.run_on_ray(todo, SimpleNamespace(), None) == 0
     assert not left.exists() and live.exists()
+
+
+def test_a_hint_outside_an_image_exits_2_on_ray_as_plain_colorize(cluster, tinct_cli, tmp_path):
+    """Issue 25 case 14: exit 2 (the command's fault), one line per image, and the failures report."""
+    make_image_folder(tmp_path / "in", 2, size=40)
+    hint = ["--hint", "4000,10,#ff0000"]
+    plain = tinct_cli("colorize", tmp_path / "in", "-o", tmp_path / "plain", *OPTS, *hint, "-q")
+    ray_ = tinct_cli("colorize", tmp_path / "in", "-o", tmp_path / "ray", *OPTS, *hint, "--ray", "-q")
+    assert plain.rc == ray_.rc == 2 and len(ray_.error_lines()) == 2
+    assert sorted(ray_.error_lines()) == sorted(plain.error_lines())
+    assert len((tmp_path / "ray" / "tinct-failures.tsv").read_text().splitlines()) == 3
