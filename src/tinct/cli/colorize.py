@@ -25,8 +25,9 @@ outputs:
   is created if missing); with -o FILE (one input only) exactly there, in the format of its extension.
   --ext same keeps the input's format when it can hold the result (JPEG, PNG, WebP, TIFF, BMP) and
   otherwise writes PNG (e.g. for GIF, PPM/PGM or files with an unknown extension).
-  An input is never written over, even with --overwrite (that input fails, the rest go on); any other
-  existing file is replaced only with --overwrite; --skip-existing skips inputs whose output exists.
+  An input (also through a symlink, '..' or a file:// URL) is never written over, even with --overwrite
+  (that input fails, the rest go on); two inputs with one output fail, naming both; any other existing
+  file is replaced only with --overwrite; --skip-existing skips inputs whose output exists.
   Files are written under a temporary hidden name (.tinct-<pid>-<random>.part) and renamed when
   complete: an interrupted run leaves no partial outputs (stale temporary files are removed by the
   next run writing to the same folder).
@@ -41,8 +42,9 @@ images:
   16-bit and CMYK inputs all work; images over --max-pixels are refused before decoding.
 
 exit status: 0 if every input succeeded (or was skipped), 1 if any failed (one line each on stderr:
-  "tinct: <file>: <cause>"), 2 for usage errors (bad options, a model that cannot be loaded, a --hint
-  outside an image: that image fails, the rest go on).
+  "tinct: <file>: <cause>"), 2 for usage errors (bad options, a model that cannot be loaded, a URL
+  scheme tinct does not support, a --frame-hint on a photo or on a frame the input does not have, a
+  --hint outside an image: that image fails, the rest go on).
 """
 
 
