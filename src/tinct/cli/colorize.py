@@ -6,7 +6,6 @@ import sys
 import warnings
 
 from ..files.jobs import cause, read_source, show, write_result
-from ..files.options import ColorizeOptions
 from .args import number, parsed
 from .colorize_batch import Batch
 
@@ -134,8 +133,10 @@ def load_colorizer(model, device: str, max_pixels: int, backend: str = "torch"):
     return Colorizer.load(model, device=device, max_pixels=max_pixels, backend=backend)
 
 
-def options_of(args) -> ColorizeOptions:
-    """The typed options of a run from its parsed command line: the only place the namespace is read."""
+def options_of(args):
+    """The typed options of a run (files.options.ColorizeOptions) from its parsed command line: the only place
+    the namespace is read."""
+    from ..files.options import ColorizeOptions
     return ColorizeOptions.of(args)
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from .read import DEFAULT_MAX_PIXELS
+
+def _default_max_pixels() -> int:
+    from .read import DEFAULT_MAX_PIXELS    # (Pillow is imported only when options are made)
+    return DEFAULT_MAX_PIXELS
 
 
 @dataclass
@@ -28,7 +31,7 @@ class ColorizeOptions:
     temperature: float | None = None
     size: int | None = None
     hints: list = field(default_factory=list)        # [(x, y, (r, g, b)[, radius])] on every input
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int = field(default_factory=_default_max_pixels)
     quiet: bool = False
     # videos and frame sequences
     stability: float | None = None

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .jobs import OUTPUT_SUFFIX, Job, output_ext, show
+from .jobs import OUTPUT_SUFFIX, Job, cause, output_ext, show
 from .listing import VIDEO_SUFFIXES, has_subfolders, list_folder, video_out_suffix
 from .outputs import OutputRule, local_key
 from .sequences import SequenceError, is_sequence, numbered_frames
@@ -47,6 +47,8 @@ def _plan_stdin(opts) -> Plan:
     from .write import EXT_FORMATS, format_for
     if len(opts.inputs) > 1:
         raise UsageError("- (stdin) cannot be combined with other inputs")
+    if opts.ray is not None:
+        raise UsageError("- (stdin) cannot be colorized with --ray: give files, folders or URLs")
     out = opts.out
     if opts.frame_hints:
         raise UsageError("--frame-hint applies to videos and frame sequences; stdin is a photo (use --hint)")
@@ -220,7 +222,7 @@ def precheck(job: Job, opts) -> str | None:
     try:
         ensure_folder(job.out.parent)
     except OutputError as e:
-        return str(e)
+        return cause(e)
     if not os.access(job.out.parent, os.W_OK | os.X_OK):
         return f"cannot write to folder {show(job.out.parent)}: permission denied"
     return None
