@@ -220,3 +220,18 @@ def test_case17_dotdot_output_folder_is_left_out_of_reruns(tinct_cli, tmp_path, 
         r = tinct_cli("colorize", tmp_path / "in", "-r", "-o", out, "--skip-existing", "-q")
         assert r.rc == 0, r.err
     assert sorted(digest(tmp_path / "in" / "out")) == ["a.mp4", "img00000.jpg"]
+
+
+def test_the_input_folder_as_output_folder_with_another_extension_stays_allowed(tinct_cli, tmp_path):
+    """Kept from the photo path: -o IN --ext png (also -r) writes beside the inputs and replaces none; a rerun
+    refuses each earlier output as an input of its own (nothing lost, nothing colorized twice)."""
+    make_image_folder(tmp_path / "in", 1)
+    make_image_folder(tmp_path / "in", 1, subdir="box", prefix="deep")
+    before = digest(tmp_path / "in")
+    r = tinct_cli("colorize", tmp_path / "in", "-r", "-o", tmp_path / "in", "--ext", "png", "-q")
+    assert r.rc == 0, r.err
+    assert sorted(digest(tmp_path / "in")) == sorted([*before, "img00000.png", "box/deep00000.png"])
+    after = digest(tmp_path / "in")
+    r = tinct_cli("colorize", tmp_path / "in", "-r", "-o", tmp_path / "in", "--ext", "png", "--overwrite", "-q")
+    assert r.rc == 1 and all("is one of the inputs" in line for line in r.error_lines())
+    assert digest(tmp_path / "in") == after

@@ -5,7 +5,8 @@
   caught by file identity;
 - an output that *is* an input is refused, with or without ``--overwrite``;
 - an output that a rerun of the same command would read as an input and colorize again elsewhere (it lies in
-  a subfolder of a folder listed with -r that the listing does not leave out) is refused;
+  a folder being listed, where the listing does not leave it out) is refused; with -o the listed folder itself
+  a rerun would map such an output onto itself, which is refused then, so it is allowed;
 - two inputs mapping to one output is an error naming both.
 
 A place is a key ``(file system, path)``: ``('file', real path)`` for local files and ``file://`` URLs, else the
@@ -79,11 +80,11 @@ class OutputRule:
         if out_key in self.inputs or (local_out is not None and _file_id(local_out) in self.ids - {None}):
             return f"its output {show(out_name)} is one of the inputs; {NEVER_OVER_INPUTS}"
         for folder, recursive, left_out in self.folders:
-            # directly in a listed folder, a rerun would read the output as an input whose own output is
-            # itself, which this rule refuses: nothing is lost, so it is allowed (-o IN --ext png)
-            if not recursive or not _inside(out_key, folder, False) or _inside(out_key, folder, True):
+            if left_out == folder:   # -o IN (--ext png): a rerun maps such an output onto itself, refused above
                 continue
-            if left_out not in (None, folder) and (out_key[1] == left_out[1] or _inside(out_key, left_out, False)):
+            if not _inside(out_key, folder, directly=not recursive):
+                continue
+            if left_out is not None and (out_key[1] == left_out[1] or _inside(out_key, left_out, False)):
                 continue
             stem = posixpath.splitext(posixpath.basename(out_key[1].replace(os.sep, "/")))[0]
             if sibling_names and stem.endswith("_color") and self._has_sibling_input(out_key, stem):
