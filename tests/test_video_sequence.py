@@ -44,7 +44,7 @@ def test_pattern_matches_by_number(tmp_path):
 def test_sequence_to_video_and_to_folder(tmp_path, colorizer):
     frames = write_frames(tmp_path / "shot")
     info = colorize_sequence(colorizer, tmp_path / "shot" / "f_%03d.png", tmp_path / "out.mp4", fps=10)
-    assert info == {"frames": 5, "width": 48, "height": 32, "written": 0}
+    assert info == {"frames": 5, "width": 48, "height": 32}
     with av.open(str(tmp_path / "out.mp4")) as c:
         v = c.streams.video[0]
         got = [f for f in c.decode(v)]

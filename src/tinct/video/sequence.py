@@ -64,7 +64,7 @@ def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stabili
     written, unless ``skip_existing``: then the frames already there are kept and only the others written -
     every frame is still read, so the colours carried from frame to frame are those of a complete run).
     ``hints``: as ``colorize_video``, keyed by position in the sequence. ``files``: the frames, when already
-    listed. Other arguments as ``colorize_video``. Returns ``{"frames", "width", "height", "written"}``."""
+    listed. Other arguments as ``colorize_video``. Returns ``{"frames", "width", "height"}``."""
     files = sequence_files(pattern) if files is None else [Path(f) for f in files]
     dst = Path(dst)
     if not fps > 0:
@@ -75,7 +75,7 @@ def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stabili
     opts = dict(stability=stability, hints=hints, decode=decode, temperature=temperature, size=size,
                 lookahead=lookahead)
     bar = progress(len(files)) if progress else None
-    result = {"frames": 0, "written": 0}
+    result = {"frames": 0}
 
     def frames_out() -> Iterator[np.ndarray]:
         for out in colorize_frames(colorizer, read_frames(files, colorizer.max_pixels), **opts):
@@ -96,7 +96,6 @@ def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stabili
             for f, out in zip(files, frames_out()):
                 if f.name not in existing:
                     save_image(Image.fromarray(out), dst / f.name, overwrite=overwrite)
-                    result["written"] += 1
     finally:
         if bar is not None and hasattr(bar, "close"):
             bar.close()
