@@ -32,8 +32,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..color import decode
 from ..pipeline.hints import as_hints, render_hints
+from .decode_rows import decode_rows
 from .flow import FlowEstimator, confidence, is_cut, l_histogram, resize_flow, warp_matrix
 
 DEFAULT_STABILITY = 0.6
@@ -96,17 +96,16 @@ class TemporalColorizer:
             self.active = _move_hints(self.active, flow, (W, H))
         self.active = self.active + self.pending.pop(self.index, [])
         hint = render_hints(self.active, (W, H), l.shape[-2:]).to(self.c.device) if self.active else None
-        p = torch.log_softmax(self.c.net(l.to(self.c.device), hint).float().cpu(), 1)
-        size = p.shape[-2:]
-        if self.stability > 0:
-            p = p[0].flatten(1).T.contiguous()  # (h*w, Q): pixels in rows, for the sparse warps
+        logits = self.c.forward_logits(l, hint).cpu()  # in the Colorizer's precision (bf16 where chosen)
+        size = logits.shape[-2:]
+        p = torch.log_softmax(logits, 1)[0].flatten(1).T.contiguous()  # (h*w, Q): pixels in rows, for the warps
         frame = _Frame(rgb, tag, p, p, None, size)
         if flow is not None and self.stability > 0:
             l_prev = F.interpolate(self.prev[0][None, None], size=size, mode="area")
             l_cur = F.interpolate(l, size=size, mode="area")
             f_back = resize_flow(flow, size)  # pulls the previous frame into this one
             w = self.stability * confidence(l_prev, l_cur, f_back).reshape(-1, 1)
-            frame.fwd = (1 - w) * p + w * (warp_matrix(f_back) @ self.last_fwd)
+            frame.fwd = torch.lerp(p, warp_matrix(f_back) @ self.last_fwd, w)  # (1 - w) p + w warp(F)
             if self.lookahead:
                 f_fwd = resize_flow(self.flow(l[0, 0], self.prev[0]), size)  # pulls this frame into the previous
                 frame.back = (warp_matrix(f_fwd), self.stability * confidence(l_cur, l_prev, f_fwd).reshape(-1, 1))
@@ -133,22 +132,20 @@ class TemporalColorizer:
                 m, w = q[j + 1].back
                 pulled = m @ g
                 if j:
-                    g = (1 - w) * q[j].p + w * pulled
+                    g = torch.lerp(q[j].p, pulled, w)
                 else:
-                    out = (out + w * pulled) / (1 + w)
+                    out = torch.addcmul(out, w, pulled).div_(1 + w)
         q.pop(0)
-        if out.dim() == 2:  # (h*w, Q) rows -> (1, Q, h, w)
-            out = out.T.reshape(1, -1, *frame.size)
-        ab = decode(out, self.c.centres.cpu(), self.opts.decode, self.opts.temperature,
-                    None if self.shift is None else self.shift.cpu())
-        return frame.rgb, frame.tag, ab
+        ab = decode_rows(out, self.c.centres.cpu(), self.opts.decode, self.opts.temperature,
+                         None if self.shift is None else self.shift.cpu())
+        return frame.rgb, frame.tag, ab.T.reshape(1, 2, *frame.size)
 
 
 @dataclass
 class _Frame:
     rgb: np.ndarray
     tag: object
-    p: torch.Tensor            # the network's log-probabilities (1, Q, h, w), or (h*w, Q) when stabilising
+    p: torch.Tensor            # the network's log-probabilities (h*w, Q): pixels in rows
     fwd: torch.Tensor          # forward-smoothed log-probabilities, same layout
     back: tuple | None         # (warp matrix pulling this frame into the previous one, weight (h*w, 1)) or None
     size: tuple                # (h, w) of the distributions
