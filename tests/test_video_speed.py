@@ -42,3 +42,17 @@ def test_frames_use_the_colorizers_precision(colorizer, monkeypatch):
     frames = [np.random.default_rng(i).integers(0, 255, (48, 64, 3), dtype=np.uint8) for i in range(3)]
     outs = list(colorize_frames(c, iter(frames), stability=0.6))
     assert len(outs) == 3 and seen == [torch.bfloat16] * 3
+
+
+def test_network_worker_leaves_thread_counts_alone(colorizer):
+    """The network's worker thread gets its own torch thread count; the caller's, and the default that new
+    threads start with, are what they were."""
+    import threading
+    before = torch.get_num_threads()
+    frames = [np.random.default_rng(i).integers(0, 255, (32, 48, 3), dtype=np.uint8) for i in range(3)]
+    assert len(list(colorize_frames(colorizer, iter(frames), stability=0.6))) == 3
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    assert torch.get_num_threads() == before and seen == [before]

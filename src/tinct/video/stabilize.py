@@ -105,7 +105,7 @@ class TemporalColorizer:
         self.active = self.active + self.pending.pop(self.index, [])
         hint = render_hints(self.active, (W, H), l.shape[-2:]).to(self.c.device) if self.active else None
         if self.worker is None:
-            self.worker = ThreadPoolExecutor(1, thread_name_prefix="tinct-network")
+            self.worker = _network_worker(self.c.device)
             weakref.finalize(self, self.worker.shutdown, wait=False)
         job = _Job(rgb, tag, l, self.prev[0] if flow is not None else None, flow,
                    self.worker.submit(_predict, self.c, l, hint))
@@ -161,6 +161,26 @@ class TemporalColorizer:
         ab = decode_rows(out, self.c.centres.cpu(), self.opts.decode, self.opts.temperature,
                          None if self.shift is None else self.shift.cpu())
         return frame.rgb, frame.tag, ab.T.reshape(1, 2, *frame.size)
+
+
+NETWORK_THREADS = None   # torch threads of the network's worker on a CPU; None: all cores but one (at least 1)
+
+
+def _network_worker(device) -> ThreadPoolExecutor:
+    """One thread for the network. On a CPU it gets its own torch thread count (``NETWORK_THREADS``), so the
+    network and the work beside it (flow, warps, recombining; codec threads) do not oversubscribe the cores;
+    the caller's own count and the default for new threads stay as they were."""
+    n = torch.get_num_threads()
+    k = n if device.type != "cpu" else NETWORK_THREADS or max(1, n - 1)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="tinct-network", initializer=_set_threads, initargs=(k,))
+    pool.submit(int).result()  # the thread is started and set up ...
+    torch.set_num_threads(n)   # ... before the default for other threads is put back
+    return pool
+
+
+def _set_threads(k: int) -> None:
+    torch.ones(1 << 16).add_(1)  # ATen sets a thread's count lazily on its first parallel op: do that first
+    torch.set_num_threads(k)
 
 
 def _predict(colorizer, l: torch.Tensor, hint) -> tuple:
