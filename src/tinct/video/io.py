@@ -6,6 +6,12 @@ orientation). Each output frame keeps its input frame's timestamp (pts, in the i
 variable frame rates and the duration are kept exactly. Output video is H.264 (libx264, ``crf``); yuv420p for
 even sizes, yuv444p (H.264 High 4:4:4) when a side is odd, because 4:2:0 cannot hold an odd size and the
 output must keep the input's size exactly.
+
+Damaged or unusual containers: a stream whose frame size changes mid-way is scaled back to its first frame's
+size; timestamps that do not increase (duplicates) are moved just after the previous frame; AVI output is
+numbered at the input's frame rate (AVI holds no timestamps); audio is copied, or re-encoded to AAC where the
+output container cannot hold it (``tinct.video.audio``); subtitle streams are not carried over, with a one-line
+warning (logger ``tinct.video``). Every failure is a VideoError naming the cause, never the temporary file.
 """
 from __future__ import annotations
 
@@ -166,6 +172,9 @@ class VideoWriter:
             self.stream.options = {"crf": str(int(crf)), "preset": preset, **({"bf": "0"} if self.numbered else {})}
             source = audio[0].container.name if audio else ""
             self.audio = {a.index: AudioOut(self.container, a, mode) for a, mode in plan_audio(muxer, audio, source)}
+        except av.FFmpegError as e:
+            self.container.close()
+            raise VideoError(f"cannot start the {muxer} output: {_why(e)}") from None
         except Exception:
             self.container.close()
             raise
