@@ -70,9 +70,10 @@ def plan_audio(muxer: str, streams, source: str = "") -> list[tuple]:
             plan.append((a, "copy"))
         elif a.codec_context is not None and a.codec_context.sample_rate and \
                 _header_ok(muxer, codec="aac", rate=a.codec_context.sample_rate):
-            log.warning("tinct: %s: audio stream %d (%s) cannot go into %s as is: re-encoded to AAC",
+            log.warning("tinct: %s: warning: audio stream %d (%s) cannot go into %s as is: re-encoded to AAC",
                         source, a.index, name, muxer)
             plan.append((a, "aac"))
         else:
-            log.warning("tinct: %s: audio stream %d (%s) cannot go into %s: left out", source, a.index, name, muxer)
+            log.warning("tinct: %s: warning: audio stream %d (%s) cannot go into %s: left out",
+                        source, a.index, name, muxer)
     return plan

@@ -92,7 +92,7 @@ class VideoReader:
         self.rotation = 0
         subtitles = len(self.container.streams.subtitles)
         if subtitles:
-            log.warning("tinct: %s: %d subtitle stream%s not carried over (only video and audio are written)",
+            log.warning("tinct: %s: warning: %d subtitle stream%s not carried over (only video and audio are written)",
                         self.path, subtitles, " is" if subtitles == 1 else "s are")
         w, h = ctx.width, ctx.height
         if not w or not h:
