@@ -1,5 +1,7 @@
 """Video benchmarks: throughput (end to end), peak RSS over a long clip, and stability on synthetic clips.
 
+    python benchmarks/bench_video.py report                              # 640x360 stabilised frames/s end to end
+                                                                          # + flicker / accuracy on the quality clips
     python benchmarks/bench_video.py speed --frames 24 --rounds 2        # 640x360: stabilised vs per-frame, A,B,A,B
     python benchmarks/bench_video.py rss --frames 120 --size 1920x1080   # RSS after every frame (flat = bounded)
     python benchmarks/bench_video.py quality --strip docs/video_strip.png # flicker / AuC / PSNR table + a strip
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -58,6 +61,46 @@ def speed(args, c):
            for s, ts in times.items()}
     res["ratio_stabilised_over_per_frame_time"] = round(min(times[args.stability]) / min(times[0.0]), 3)
     print(json.dumps({"size": args.size, "frames": args.frames, **res}, indent=1))
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def end_to_end(args, c) -> dict:
+    """A 640x360 (``--size``) clip with audio, colorized file to file (decode, network, flow and smoothing,
+    recombine, encode) at ``--stability``: best and median frames/s over ``--rounds`` and process CPU
+    seconds per frame (all threads: user + sys)."""
+    w, h = map(int, args.size.split("x"))
+    fps, cpu = [], []
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "in.mp4"
+        write_clip(src, clip(stills()[:2], args.frames // 2, (w, h)), rate=24, audio=True, pix_fmt="yuv420p", crf=20)
+        colorize_video(c, src, Path(d) / "warm.mp4", stability=args.stability, max_frames=3)
+        for r in range(args.rounds):
+            c0, t = cpu_seconds(), time.perf_counter()
+            n = colorize_video(c, src, Path(d) / f"out_{r}.mp4", stability=args.stability)["frames"]
+            fps.append(n / (time.perf_counter() - t))
+            cpu.append((cpu_seconds() - c0) / n)
+    return {"size": args.size, "frames": args.frames, "stability": args.stability, "precision": c.precision,
+            "fps_best": round(max(fps), 2), "fps_median": round(float(np.median(fps)), 2),
+            "cpu_s_per_frame": round(float(np.median(cpu)), 4)}
+
+
+def report(args, c):
+    """Speed end to end at 640x360, then flicker and accuracy on the quality clips (``--quality-size``)."""
+    speed_res = end_to_end(args, c)
+    print(json.dumps({"speed": speed_res}, indent=1), flush=True)
+    args.size, args.frames = args.quality_size, args.quality_frames
+    out = {}
+    for name, fn in quality_clips(args).items():
+        res = evaluate_clip(c, fn, stabilities=(0.0, args.stability))
+        out[name] = {k: {m: round(v[m], 3) for m in ("auc", "auc_rebalanced", "psnr", "flicker_excess")}
+                     for k, v in res.items() if k != "grey"}
+        print(f"{name}\n{table(res)}\n", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"speed": speed_res, "quality": out}, indent=1))
 
 
 def rss(args, c):
@@ -139,11 +182,15 @@ def strip(args, c):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("speed", "rss", "quality", "clips", "strip"))
+    ap.add_argument("what", choices=("report", "speed", "rss", "quality", "clips", "strip"))
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--size", default=None, help="WxH (speed: 640x360, rss: 1920x1080, quality: 160x96)")
     ap.add_argument("--stability", type=float, default=0.6)
+    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                    help="network precision (default auto, as tinct colorize)")
+    ap.add_argument("--quality-size", default="160x96", help="report: WxH of the quality clips")
+    ap.add_argument("--quality-frames", type=int, default=24, help="report: frames of each quality clip")
     ap.add_argument("--json", default=None)
     ap.add_argument("--strip", default=None)
     ap.add_argument("--out", default="video_clips", help="clips: folder for the .mp4 files")
@@ -151,9 +198,13 @@ def main():
     ap.add_argument("--every", type=int, default=16, help="strip: every N-th frame")
     ap.add_argument("--count", type=int, default=6, help="strip: how many frames")
     args = ap.parse_args()
-    args.size = args.size or {"speed": "640x360", "rss": "1920x1080"}.get(args.what, "160x96")
-    c = None if args.what == "clips" else Colorizer.load(device="cpu")
-    {"speed": speed, "rss": rss, "quality": quality, "clips": write_clips, "strip": strip}[args.what](args, c)
+    args.size = args.size or {"speed": "640x360", "report": "640x360", "rss": "1920x1080"}.get(args.what, "160x96")
+    if args.what == "report":
+        args.rounds = max(args.rounds, 3)
+        args.frames = max(args.frames, 48)
+    c = None if args.what == "clips" else Colorizer.load(device="cpu", precision=args.precision)
+    {"report": report, "speed": speed, "rss": rss, "quality": quality, "clips": write_clips,
+     "strip": strip}[args.what](args, c)
 
 
 if __name__ == "__main__":

@@ -139,15 +139,16 @@ def test_bad_inputs_one_line_error_nothing_written(tmp_path, tinct_cli):
 
 
 def test_frames_are_streamed(colorizer):
-    """colorize_frames yields each frame having read at most ``lookahead`` frames beyond it (memory does not
-    grow with length); per-frame colorization reads none ahead."""
+    """colorize_frames yields each frame having read at most ``lookahead`` + 1 frames beyond it (memory does not
+    grow with length; the one more is the frame whose network runs beside the writing); per-frame colorization
+    reads one ahead."""
     still = stills(1)[0]
 
     def endless(seen):
         for i in itertools.count():
             seen.append(i)
             yield np.asarray(still.resize((40, 32)))
-    for stability, lookahead, ahead in [(0.6, 2, 2), (0.6, 0, 0), (0.0, 2, 0)]:
+    for stability, lookahead, ahead in [(0.6, 2, 3), (0.6, 0, 1), (0.0, 2, 1)]:
         seen = []
         outs = list(itertools.islice(colorize_frames(colorizer, endless(seen), stability, lookahead=lookahead), 3))
         assert len(outs) == 3 and outs[0].shape == (32, 40, 3) and len(seen) == 3 + ahead

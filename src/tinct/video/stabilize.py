@@ -1,6 +1,7 @@
 """Temporal stability: smoothing the network's per-pixel bin distributions along optical flow, both ways.
 
-For each frame the network predicts log-probabilities ``log p`` over the ab bins at 1/4 of its input grid.
+For each frame the network predicts log-probabilities ``log p`` over the ab bins at 1/4 of its input grid (kept
+as logits: the same up to one constant per pixel, which nothing below changes).
 Distributions are mixed geometrically (a product of experts: a linear mixture of two different colours would
 decode to their desaturated average), with per-pixel weights ``w = stability * confidence`` (confidence from the
 warp error of L, 0 for points coming from outside the frame):
@@ -14,17 +15,20 @@ warp error of L, 0 for points coming from outside the frame):
 
 A causal filter alone lags: when the predictions drift (a zoom shows a subject bigger and the network grows
 surer of its colour) it keeps stale colours, losing accuracy. The symmetric window has no lag for such drifts,
-at the price of ``lookahead`` frames of delay (frames, their L and distributions held: memory stays bounded).
-``stability`` 0 is plain per-frame colorization (no delay); 1 keeps colours as long as the flow is trusted. A
-scene cut (L histogram jump) breaks both chains. The smoothed distribution is decoded exactly as for photos
-(``tinct.color.decode`` with the colorizer's bins, temperature and rebalance correction) and recombined with
-each frame's full-resolution L.
+at the price of ``lookahead`` frames of delay (frames, their L and distributions held: memory stays bounded),
+plus one frame whose network runs on a worker thread while the frames before it are written. ``stability`` 0
+is plain per-frame colorization (no smoothing delay); 1 keeps colours as long as the flow is trusted. A scene
+cut (L histogram jump) breaks both chains. The smoothed distribution is decoded exactly as for photos (the
+same ab as ``tinct.color.decode`` with the colorizer's bins, temperature and rebalance correction, computed on
+pixel rows: ``decode_rows``) and recombined with each frame's full-resolution L.
 
 Hints ``{frame: [hint, ...]}`` are added to the network's hint channels from their frame on, moved along the
 flow each frame, and dropped at the next cut.
 """
 from __future__ import annotations
 
+import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
@@ -32,8 +36,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..color import decode
 from ..pipeline.hints import as_hints, render_hints
+from .decode_rows import decode_rows
 from .flow import FlowEstimator, confidence, is_cut, l_histogram, resize_flow, warp_matrix
 
 DEFAULT_STABILITY = 0.6
@@ -57,7 +61,9 @@ def hints_by_frame(hints) -> dict[int, list]:
 class TemporalColorizer:
     """Stateful colorization of a frame sequence. ``push(rgb, tag)`` returns the frames now ready, as a list of
     ``(rgb, tag, ab)`` with ab low-resolution ``(1, 2, h/4, w/4)``; ``finish()`` returns the rest. Frames come out
-    in order, each ``lookahead`` frames after it went in (none when ``stability`` is 0). ``colorizer`` is a
+    in order, each ``lookahead + 1`` frames after it went in (1 when ``stability`` is 0): the network of the
+    newest frame runs on a worker thread while the caller writes the frames returned, so the network and the
+    rest of the pipeline (decoding, flow, smoothing, recombining, encoding) share the cores. ``colorizer`` is a
     ``tinct.Colorizer``; ``opts`` its ``Options``."""
 
     def __init__(self, colorizer, opts, stability: float = DEFAULT_STABILITY, hints=None,
@@ -77,7 +83,9 @@ class TemporalColorizer:
         self.index = 0
         self.prev = None   # (L (h, w), histogram) of the last frame in
         self.queue: list[_Frame] = []   # frames in, not yet out (the last one out is not kept)
-        self.last_fwd = None   # F of the last frame in
+        self.last_fwd = None   # F of the last frame settled
+        self.worker = None     # one thread running the network, overlapping the rest of the pipeline
+        self.running = None    # the _Job whose network is running
         self.cuts: list[int] = []
 
     @torch.inference_mode()
@@ -96,30 +104,43 @@ class TemporalColorizer:
             self.active = _move_hints(self.active, flow, (W, H))
         self.active = self.active + self.pending.pop(self.index, [])
         hint = render_hints(self.active, (W, H), l.shape[-2:]).to(self.c.device) if self.active else None
-        p = torch.log_softmax(self.c.net(l.to(self.c.device), hint).float().cpu(), 1)
-        size = p.shape[-2:]
-        if self.stability > 0:
-            p = p[0].flatten(1).T.contiguous()  # (h*w, Q): pixels in rows, for the sparse warps
-        frame = _Frame(rgb, tag, p, p, None, size)
-        if flow is not None and self.stability > 0:
-            l_prev = F.interpolate(self.prev[0][None, None], size=size, mode="area")
-            l_cur = F.interpolate(l, size=size, mode="area")
-            f_back = resize_flow(flow, size)  # pulls the previous frame into this one
-            w = self.stability * confidence(l_prev, l_cur, f_back).reshape(-1, 1)
-            frame.fwd = (1 - w) * p + w * (warp_matrix(f_back) @ self.last_fwd)
-            if self.lookahead:
-                f_fwd = resize_flow(self.flow(l[0, 0], self.prev[0]), size)  # pulls this frame into the previous
-                frame.back = (warp_matrix(f_fwd), self.stability * confidence(l_cur, l_prev, f_fwd).reshape(-1, 1))
+        if self.worker is None:
+            self.worker = _network_worker(self.c.device)
+            weakref.finalize(self, self.worker.shutdown, wait=False)
+        job = _Job(rgb, tag, l, self.prev[0] if flow is not None else None, flow,
+                   self.worker.submit(_predict, self.c, l, hint))
         self.prev = (l[0, 0], hist)
-        self.last_fwd = frame.fwd
-        self.queue.append(frame)
         self.index += 1
+        if self.running is not None:   # the previous frame's network ran while this frame was prepared
+            self._settle(self.running)
+        self.running = job   # its network runs while the caller writes the frames returned now
         return [self._pop() for _ in range(len(self.queue) - self.lookahead)]
 
     @torch.inference_mode()
     def finish(self) -> list:
         """The frames still held back (call once, after the last ``push``)."""
+        if self.running is not None:
+            self._settle(self.running)
+            self.running = None
+        if self.worker is not None:
+            self.worker.shutdown()
         return [self._pop() for _ in range(len(self.queue))]
+
+    def _settle(self, job: "_Job") -> None:
+        """Wait for ``job``'s network, smooth it forward along the flow from the frame before, queue it."""
+        size, p = job.result.result()
+        frame = _Frame(job.rgb, job.tag, p, p, None, size)
+        if job.flow is not None and self.stability > 0:
+            l_prev = F.interpolate(job.l_prev[None, None], size=size, mode="area")
+            l_cur = F.interpolate(job.l, size=size, mode="area")
+            f_back = resize_flow(job.flow, size)  # pulls the previous frame into this one
+            w = self.stability * confidence(l_prev, l_cur, f_back).reshape(-1, 1)
+            frame.fwd = torch.lerp(p, warp_matrix(f_back) @ self.last_fwd, w)  # (1 - w) p + w warp(F)
+            if self.lookahead:
+                f_fwd = resize_flow(self.flow(job.l[0, 0], job.l_prev), size)  # pulls this frame into the previous
+                frame.back = (warp_matrix(f_fwd), self.stability * confidence(l_cur, l_prev, f_fwd).reshape(-1, 1))
+        self.last_fwd = frame.fwd
+        self.queue.append(frame)
 
     def _pop(self) -> tuple:
         q, frame = self.queue, self.queue[0]
@@ -133,22 +154,61 @@ class TemporalColorizer:
                 m, w = q[j + 1].back
                 pulled = m @ g
                 if j:
-                    g = (1 - w) * q[j].p + w * pulled
+                    g = torch.lerp(q[j].p, pulled, w)
                 else:
-                    out = (out + w * pulled) / (1 + w)
+                    out = torch.addcmul(out, w, pulled).div_(1 + w)
         q.pop(0)
-        if out.dim() == 2:  # (h*w, Q) rows -> (1, Q, h, w)
-            out = out.T.reshape(1, -1, *frame.size)
-        ab = decode(out, self.c.centres.cpu(), self.opts.decode, self.opts.temperature,
-                    None if self.shift is None else self.shift.cpu())
-        return frame.rgb, frame.tag, ab
+        ab = decode_rows(out, self.c.centres.cpu(), self.opts.decode, self.opts.temperature,
+                         None if self.shift is None else self.shift.cpu())
+        return frame.rgb, frame.tag, ab.T.reshape(1, 2, *frame.size)
+
+
+NETWORK_THREADS = None   # torch threads of the network's worker on a CPU; None: all cores but one (at least 1)
+
+
+def _network_worker(device) -> ThreadPoolExecutor:
+    """One thread for the network. On a CPU it gets its own torch thread count (``NETWORK_THREADS``), so the
+    network and the work beside it (flow, warps, recombining; codec threads) do not oversubscribe the cores;
+    the caller's own count and the default for new threads stay as they were."""
+    n = torch.get_num_threads()
+    k = n if device.type != "cpu" else NETWORK_THREADS or max(1, n - 1)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="tinct-network", initializer=_set_threads, initargs=(k,))
+    pool.submit(int).result()  # the thread is started and set up ...
+    torch.set_num_threads(n)   # ... before the default for other threads is put back
+    return pool
+
+
+def _set_threads(k: int) -> None:
+    torch.ones(1 << 16).add_(1)  # ATen sets a thread's count lazily on its first parallel op: do that first
+    torch.set_num_threads(k)
+
+
+def _predict(colorizer, l: torch.Tensor, hint) -> tuple:
+    """(the distributions' (h, w), logits ``(h*w, Q)``: pixels in rows): the network in the Colorizer's precision.
+
+    Logits, not log-probabilities: they differ by one constant per pixel, and every step after (warps whose
+    taps sum to 1, per-pixel mixing weights, a softmax per pixel in the decode) keeps such a constant one per
+    pixel, so the decoded colours are the same without a log-softmax over every frame."""
+    with torch.inference_mode():
+        logits = colorizer.forward_logits(l, hint).cpu()
+        return logits.shape[-2:], logits[0].flatten(1).T.contiguous()
+
+
+@dataclass
+class _Job:
+    rgb: np.ndarray
+    tag: object
+    l: torch.Tensor                   # L at the network grid (1, 1, h, w)
+    l_prev: torch.Tensor | None       # the previous frame's L (h, w) when there is a flow
+    flow: np.ndarray | None           # backward flow from the previous frame (None at the start and at cuts)
+    result: Future                    # of _predict
 
 
 @dataclass
 class _Frame:
     rgb: np.ndarray
     tag: object
-    p: torch.Tensor            # the network's log-probabilities (1, Q, h, w), or (h*w, Q) when stabilising
+    p: torch.Tensor            # the network's logits (h*w, Q): pixels in rows (see _predict)
     fwd: torch.Tensor          # forward-smoothed log-probabilities, same layout
     back: tuple | None         # (warp matrix pulling this frame into the previous one, weight (h*w, 1)) or None
     size: tuple                # (h, w) of the distributions
