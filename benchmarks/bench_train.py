@@ -1,5 +1,6 @@
 """Training speed (issue 10): the uint8 loader alone, the on-device preprocessing alone, forward+backward alone,
-and the whole training loop against the loop as it was before (benchmarks/legacy_train.py), in one run.
+and the whole training loop, in one run. Comparisons with an earlier version are whole processes against a
+released version in its own venv: benchmarks/bench_release.py.
 
     python benchmarks/bench_train.py DATASET [--device cpu|cuda] [--loop-steps 300] [--json FILE]
     python benchmarks/bench_train.py --synthetic 10000 --device cuda      # no dataset at hand: make one
@@ -26,7 +27,6 @@ os.environ.setdefault("TQDM_DISABLE", "1")      # no progress bars in the benchm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_model  # noqa: E402
-from legacy_train import legacy_steps, old_batch, old_encode_soft, old_simulate_hints  # noqa: E402
 
 
 def synthetic_dataset(n: int, out: Path) -> Path:
@@ -60,8 +60,7 @@ def view(src: Path, n_images: int, dst: Path) -> Path:
 
 
 def loader_alone(data: Path, batch: int, batches: int) -> dict:
-    """Random batches over the whole view, page cache warm (as in training after the first epoch); the loader
-    and the old per-image ``ds.batch`` loop alternate on the same plans."""
+    """Random batches over the whole view, page cache warm (as in training after the first epoch)."""
     from tinct.data.loader import BatchLoader
     from tinct.data.shards import ShardDataset
     ds = ShardDataset(data)
@@ -70,55 +69,37 @@ def loader_alone(data: Path, batch: int, batches: int) -> dict:
             while fh.read(1 << 24):
                 pass
     plan = {s: np.random.default_rng(s).integers(0, len(ds), batch) for s in range(batches)}
-    new, old = [], []
+    new = []
     for _ in range(2):
         t = time.perf_counter()
         with BatchLoader(ds, plan.__getitem__, 0, batches, prefetch=6, workers=2) as loader:
             for _ in loader:
                 pass
         new.append(batches * batch / (time.perf_counter() - t))
-        t = time.perf_counter()
-        for s in range(batches):
-            old_batch(ds, plan[s])
-        old.append(batches * batch / (time.perf_counter() - t))
-    return {"images_per_s": max(new), "old_batch_images_per_s": max(old), "batch": batch,
-            "dataset_images": len(ds)}
+    return {"images_per_s": max(new), "batch": batch, "dataset_images": len(ds)}
 
 
 def preprocessing_alone(data: Path, device: torch.device, batch: int, reps: int) -> dict:
-    import torch.nn.functional as F
-    from tinct.color import bin_centres, rgb_to_lab
-    from tinct.data.augment import random_resized_crop
+    from tinct.color import bin_centres
     from tinct.data.shards import ShardDataset
     from tinct.train.batch import make_batch, step_generator
     ds = ShardDataset(data)
     rgb, labels = ds.batch(np.arange(batch))
     rgb_t, lab_t = torch.from_numpy(rgb), torch.from_numpy(labels)
-    centres = bin_centres()
-    centres_dev = centres.to(device)
+    centres_dev = bin_centres().to(device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def new(s):
         make_batch(rgb_t, lab_t, step_generator(0, s, 0), centres_dev, size=128, hints=True, hint_p_none=0.5,
                    soft_k=5, soft_sigma=5.0, device=device)
 
-    def old(s):
-        g = step_generator(0, s, 0)
-        lab = rgb_to_lab(random_resized_crop(rgb_t.permute(0, 3, 1, 2).float().div(255), 128, g))
-        old_simulate_hints(lab[:, 1:], g)
-        old_encode_soft(F.avg_pool2d(lab[:, 1:], 4), centres)
-
-    out = {}
-    for name, fn in (("new_on_device", new), ("old_on_cpu", old)):
-        fn(0)
-        sync()
-        t = time.perf_counter()
-        for s in range(reps):
-            fn(s)
-        sync()
-        out[name + "_images_per_s"] = reps * batch / (time.perf_counter() - t)
-    out["speedup"] = out["new_on_device_images_per_s"] / out["old_on_cpu_images_per_s"]
-    return out
+    new(0)
+    sync()
+    t = time.perf_counter()
+    for s in range(reps):
+        new(s)
+    sync()
+    return {"images_per_s": reps * batch / (time.perf_counter() - t)}
 
 
 def forward_backward_alone(arch: str, device: torch.device, batch: int, reps: int) -> float:
@@ -171,13 +152,17 @@ def new_steps(cfg, steps: int):
     model = torch.compile(net) if cfg.compile else net
     opt = make_optimizer(net, cfg, dev)
     watch, cuda = NonFiniteWatch(dev), dev.type == "cuda"
+
+    def batch_of(step, rgb_u8, labels):
+        return make_batch(rgb_u8, labels, step_generator(cfg.seed, step, 0), centres, size=cfg.size, hints=True,
+                          hint_p_none=cfg.hint_p_none, soft_k=cfg.soft_k, soft_sigma=cfg.soft_sigma, device=dev)
+    on_cpu = dev.type == "cpu"      # as train/loop.py: the CPU makes batches in the loader's threads
     loader = BatchLoader(ds, lambda s: batch_indices(train_idx, s, cfg.batch_size, cfg.seed, 0, 1), 0, steps,
-                         cfg.prefetch, cfg.loader_workers, pin=cuda)
+                         cfg.prefetch, cfg.loader_workers, pin=cuda, prepare=batch_of if on_cpu else None)
     with loader:
-        for step, rgb_u8, labels in loader:
-            t0 = time.perf_counter()
-            b = make_batch(rgb_u8, labels, step_generator(cfg.seed, step, 0), centres, size=cfg.size, hints=True,
-                           hint_p_none=cfg.hint_p_none, soft_k=cfg.soft_k, soft_sigma=cfg.soft_sigma, device=dev)
+        t0 = time.perf_counter()      # step to step, so waiting for the loader counts
+        for step, *got in loader:
+            b = got[0] if on_cpu else batch_of(step, *got)
             if cuda:
                 ev = torch.cuda.Event()
                 ev.record()
@@ -195,39 +180,27 @@ def new_steps(cfg, steps: int):
                 watch.check("(benchmark)")
             opt.step()
             if cuda and (step + 1) % cfg.log_every != 0:
-                yield math.nan, time.perf_counter() - t0         # no sync: the loss is read at logging steps
+                loss_i = math.nan                                # no sync: the loss is read at logging steps
             else:
-                yield loss.item() / len(b.l), time.perf_counter() - t0
+                loss_i = loss.item() / len(b.l)
+            t1 = time.perf_counter()
+            yield loss_i, t1 - t0
+            t0 = time.perf_counter()
 
 
 def whole_loop(data: Path, device: str, arch: str, batch: int, steps: int, compile_: bool = False) -> dict:
-    """New loop vs the legacy loop, same config, data order and augmentation, alternating step by step (so a
-    drifting machine load hits both alike); images/s over the steps after the first 10, and the loss curves."""
+    """The loop of ``tinct train`` alone: images/s over the steps after the first 10, and the loss curve."""
     from tinct.model.config import ModelConfig
     from tinct.train.config import TrainConfig
     cfg = TrainConfig(data=str(data), model=ModelConfig(arch=arch), steps=steps, batch_size=batch, device=device,
                       holdout=100, prior_images=500, warmup=50, rebalance_power=0.5, compile=compile_)
-    new, old = new_steps(cfg, steps), legacy_steps(cfg, steps)
-    runs = {"new": ([], []), "old": ([], [])}
-    for _ in range(steps):
-        for name, gen in (("new", new), ("old", old)):
-            loss, sec = next(gen)
-            runs[name][0].append(loss)
-            runs[name][1].append(sec)
-    out = {}
-    for name, (_, secs) in runs.items():
-        out[f"{name}_images_per_s"] = batch * len(secs[10:]) / sum(secs[10:])
-    out["speedup"] = out["new_images_per_s"] / out["old_images_per_s"]
+    losses, secs = zip(*new_steps(cfg, steps))
+    out = {"images_per_s": batch * len(secs[10:]) / sum(secs[10:])}
     if device == "cuda" or compile_:
-        out["new_first_step_s"] = runs["new"][1][0]
-    a, b = np.array(runs["new"][0]), np.array(runs["old"][0])
-    keep = ~np.isnan(a)
+        out["first_step_s"] = secs[0]
+    a = np.array(losses)
     w = min(50, len(a))
-    means = {k: np.nanmean(v[:len(v) // w * w].reshape(-1, w), 1) for k, v in (("new", a), ("old", b))}
-    out["loss_per_image_by_50_steps"] = {k: v.round(3).tolist() for k, v in means.items()}
-    out["max_abs_diff_of_50_step_means"] = float(np.abs(means["new"] - means["old"]).max())
-    out["loss_step_to_step_std"] = float(np.std(np.diff(b)) / np.sqrt(2))
-    out["max_abs_diff_per_step"] = float(np.abs(a[keep] - b[keep]).max())
+    out["loss_per_image_by_50_steps"] = np.nanmean(a[:len(a) // w * w].reshape(-1, w), 1).round(3).tolist()
     return out
 
 

@@ -120,6 +120,7 @@ def test_eps_upload_is_refused_without_running_ghostscript(app, no_ghostscript):
 # --- slow clients against a real server ---------------------------------------------------------------------
 BODY_TIMEOUT = 6
 HEADER_TIMEOUT = 2
+LATE_S = 60     # how late a timeout may fire on a busy machine and still count as firing (no speed budget)
 
 
 @pytest.fixture(scope="module")
@@ -179,22 +180,23 @@ def test_slow_uploads_do_not_lock_out_good_clients(server):
         for t in threads:
             t.start()
         time.sleep(1.5)                      # all five are connected and trickling
-        during = []
-        t_end = time.time() + BODY_TIMEOUT - 2.5
-        while time.time() < t_end:
+        during, answered_first = [], None
+        for _ in range(3):
             during.append(timed_post(c, base))
+            answered_first = len(slow) if answered_first is None else answered_first
             health = c.get(base + "/api/health").json()["queue"]
             assert health["admitted"] <= 1, health   # the trickling uploads hold no place in the queue
         for t in threads:
-            t.join(BODY_TIMEOUT + 20)
+            t.join(BODY_TIMEOUT + LATE_S)
     print(f"\nlatency alone {statistics.median(baseline) * 1e3:.0f} ms, beside 5 slow uploads "
           f"{statistics.median(during) * 1e3:.0f} ms (n={len(during)}); slow uploads: {slow}")
-    assert len(during) >= 3
-    assert statistics.median(during) < 3 * statistics.median(baseline) + 0.5
+    # the good photo was answered while all five slow uploads were still being read (a locked-out client would
+    # be answered only once they are cut at the body deadline); no comparison of latencies
+    assert answered_first == 0, slow
     assert len(slow) == 5
     for status, seconds, closed in slow:
         assert status.startswith("HTTP/1.1 408") and closed, slow
-        assert BODY_TIMEOUT - 0.5 < seconds < BODY_TIMEOUT + 5, slow
+        assert BODY_TIMEOUT - 0.5 < seconds < BODY_TIMEOUT + LATE_S, slow
 
 
 def test_unfinished_headers_and_idle_connections_are_cut(server):
@@ -203,9 +205,9 @@ def test_unfinished_headers_and_idle_connections_are_cut(server):
             socket.create_connection(("127.0.0.1", port)) as idle:
         t0 = time.time()
         partial.sendall(f"POST /api/colorize HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Ty".encode())
-        reply = read_reply(partial, HEADER_TIMEOUT + 10)
+        reply = read_reply(partial, HEADER_TIMEOUT + LATE_S)
         assert reply.startswith(b"HTTP/1.1 408") and b"headers not received" in reply, reply
-        assert HEADER_TIMEOUT - 0.5 < time.time() - t0 < HEADER_TIMEOUT + 5
+        assert HEADER_TIMEOUT - 0.5 < time.time() - t0 < HEADER_TIMEOUT + LATE_S
         assert read_reply(idle, 5) == b""   # closed without a word
     with httpx.Client(timeout=30) as c:
         assert c.post(base + "/api/colorize", files={"image": ("a.png", PHOTO)}).status_code == 200

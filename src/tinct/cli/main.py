@@ -13,12 +13,16 @@ TOOLS = {"tune": ("tinct.evaluate.tune", "pick the decode temperature, rebalance
          "evaluate-video": ("tinct.video.evaluate", "flicker and per-frame accuracy of colorized colour clips")}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only`` (a subcommand or tool name), just that one's parser, so a run
+    imports its own modules and not those of the others (``tinct colorize`` loads no training or server code)."""
     from .. import __version__
     parser = argparse.ArgumentParser(prog="tinct", description="Colorize black-and-white photos; train colorizers.")
     parser.add_argument("--version", action="version", version=f"tinct {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in SUBCOMMANDS:
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(f"tinct.cli.{name}")
         except ModuleNotFoundError as e:
@@ -28,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = module.add_parser(sub)
         p.set_defaults(_run=module.run)
     for name, (path, text) in TOOLS.items():
+        if only is not None and name != only:
+            continue
         module = importlib.import_module(path)
         p = sub.add_parser(name, help=text, description=text, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
         module.add_arguments(p)
@@ -35,8 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand or tool ``argv`` names (its first word, as no top-level option takes a value), or None."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in SUBCOMMANDS or first in TOOLS else None
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(only=command_of(argv)).parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:

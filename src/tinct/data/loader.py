@@ -7,6 +7,9 @@ Contract: ``BatchLoader(ds, indices_of, start, stop)`` yields ``(step, rgb, labe
 until the consumer asks for the step ``ring - prefetch - 1`` later (the ring has ``prefetch + 2`` slots), so copy
 or convert it within the step. With ``pin=True`` the consumer's non-blocking host-to-device copy must be recorded
 with :meth:`BatchLoader.copied` (a CUDA event) so the slot is not refilled while the copy is in flight.
+With ``prepare``, the worker threads also run ``prepare(step, rgb, labels)`` on each filled slot (e.g. the CPU
+training batch, so preprocessing overlaps the consumer's step) and the loader yields ``(step, prepared)`` instead;
+``prepare`` must not keep views of ``rgb`` (the slot is refilled later).
 No per-image Python work beyond one ``os.preadv`` per record (:meth:`ShardDataset.read_into`).
 """
 from __future__ import annotations
@@ -23,8 +26,10 @@ from .shards import ShardDataset
 
 class BatchLoader:
     def __init__(self, ds: ShardDataset, indices_of: Callable[[int], np.ndarray], start: int, stop: int,
-                 prefetch: int = 4, workers: int = 2, pin: bool = False):
+                 prefetch: int = 4, workers: int = 2, pin: bool = False,
+                 prepare: Callable[[int, torch.Tensor, torch.Tensor], object] | None = None):
         self.ds, self.indices_of, self.start, self.stop = ds, indices_of, start, stop
+        self.prepare = prepare
         self.prefetch = max(1, prefetch)
         self.slots = self.prefetch + 2
         n = len(indices_of(start)) if start < stop else 0
@@ -50,9 +55,14 @@ class BatchLoader:
         self._labels[slot].copy_(torch.from_numpy(self.ds.labels[idx]))
         return slot
 
+    def _fill_and_prepare(self, step: int):
+        slot = self._fill(step)
+        return self.prepare(step, self._bufs[slot], self._labels[slot])
+
     def _submit(self, step: int) -> None:
         if step < self.stop and step not in self._futures and not self._closed.is_set():
-            self._futures[step] = self._pool.submit(self._fill, step)
+            work = self._fill if self.prepare is None else self._fill_and_prepare
+            self._futures[step] = self._pool.submit(work, step)
 
     def copied(self, step: int, event) -> None:
         """Record that the device copy of ``step``'s buffer is enqueued behind ``event`` (a ``torch.cuda.Event``)."""
@@ -62,9 +72,12 @@ class BatchLoader:
         for s in range(self.start, min(self.start + self.prefetch, self.stop)):
             self._submit(s)
         for step in range(self.start, self.stop):
-            slot = self._futures.pop(step).result()
+            got = self._futures.pop(step).result()
             self._submit(step + self.prefetch)
-            yield step, self._bufs[slot], self._labels[slot]
+            if self.prepare is None:
+                yield step, self._bufs[got], self._labels[got]
+            else:
+                yield step, got
 
     def close(self) -> None:
         self._closed.set()

@@ -1,7 +1,8 @@
 """``tinct train``: one readable training loop (single process, or DDP under torchrun).
 
 Per step: the loader hands over a uint8 batch read ahead by its threads; ``make_batch`` does all preprocessing on
-the training device; forward (bf16 autocast on CUDA), loss, backward, clipping, AdamW. Nothing forces a host
+the training device (on the CPU, in the loader's threads, so it overlaps the previous step; the batch is the same
+pure function of (seed, step, rank) either way); forward (bf16 autocast on CUDA), loss, backward, clipping, AdamW. Nothing forces a host
 synchronisation on an accelerator except at logging, validation and checkpoint steps.
 """
 from __future__ import annotations
@@ -174,8 +175,15 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
     cuda = device.type == "cuda"
     check_every = 1 if device.type == "cpu" else cfg.log_every   # CPU: a sync is free, check before every update
     watch = NonFiniteWatch(device)
+    def batch_of(step, rgb_u8, labels):
+        return make_batch(rgb_u8, labels, step_generator(cfg.seed, step, rank), centres, size=cfg.size,
+                          hints=cfg.model.hints, hint_p_none=cfg.hint_p_none, soft_k=cfg.soft_k,
+                          soft_sigma=cfg.soft_sigma, hint_mean_points=cfg.hint_mean_points,
+                          hint_max_patch=cfg.hint_max_patch, device=device, channels_last=cfg.channels_last)
+
+    on_cpu = device.type == "cpu"   # the CPU: preprocessing in the loader's threads, overlapping the step
     loader = BatchLoader(ds, lambda s: batch_indices(train_idx, s, cfg.batch_size, cfg.seed, rank, world), step,
-                         cfg.steps, cfg.prefetch, cfg.loader_workers, pin=cuda)
+                         cfg.steps, cfg.prefetch, cfg.loader_workers, pin=cuda, prepare=batch_of if on_cpu else None)
     bar = None
     if master:
         from tqdm import tqdm
@@ -184,12 +192,9 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
     imgs_since, side_time, first_step_s = 0, 0.0, None
     result = {}
     with loader:
-        for step, rgb_u8, labels in loader:
+        for step, *got in loader:
             t_step = time.perf_counter()
-            b = make_batch(rgb_u8, labels, step_generator(cfg.seed, step, rank), centres, size=cfg.size,
-                           hints=cfg.model.hints, hint_p_none=cfg.hint_p_none, soft_k=cfg.soft_k,
-                           soft_sigma=cfg.soft_sigma, hint_mean_points=cfg.hint_mean_points,
-                           hint_max_patch=cfg.hint_max_patch, device=device, channels_last=cfg.channels_last)
+            b = got[0] if on_cpu else batch_of(step, *got)
             if cuda:  # the loader refills this pinned buffer only once the copy is done
                 copied = torch.cuda.Event()
                 copied.record()

@@ -18,8 +18,15 @@ def colorization_loss(logits: torch.Tensor, index: torch.Tensor, weight: torch.T
                       bin_weights: torch.Tensor | None = None) -> torch.Tensor:
     """``logits`` ``(N, Q, h, w)``; soft target ``index``/``weight`` ``(N, k, h, w)`` sorted nearest first;
     ``bin_weights`` ``(Q,)`` or None (no rebalancing) -> scalar loss."""
-    logp = torch.log_softmax(logits.float(), dim=1)
-    ce = -(logp.gather(1, index) * weight).sum(1)                 # (N, h, w)
+    logits = logits.float()
+    if logits.dim() == 4 and logits.stride(1) == 1 and logits.shape[1] > 1:
+        # channels-last (the training default): the bins are the innermost axis, so the log-softmax and gather
+        # run along it with no (N, Q, h, w) copy to the contiguous layout and back (about 40 % of this loss's time)
+        logp = torch.log_softmax(logits.permute(0, 2, 3, 1), dim=-1)
+        ce = -(logp.gather(-1, index.permute(0, 2, 3, 1)) * weight.permute(0, 2, 3, 1)).sum(-1)
+    else:
+        logp = torch.log_softmax(logits, dim=1)
+        ce = -(logp.gather(1, index) * weight).sum(1)             # (N, h, w)
     if bin_weights is not None:
         ce = ce * bin_weights.to(ce)[index[:, 0]]
     return ce.flatten(1).mean(1).sum()
