@@ -137,8 +137,16 @@ def run(args) -> int:
     if cfg.size % 32 or cfg.inference.input_size % 32:
         print("tinct train: --size and --input-size must be multiples of 32", file=sys.stderr)
         return 2
+    from ..data.shards import DatasetError
+    from ..model import ModelFileError
     try:
         result = train(cfg, resume=args.resume, steps=args.steps)
+    except ModelFileError as e:          # --init-from: truncated, wrong shapes, missing tensors, NaN weights
+        print(f"tinct train: --init-from: {e}", file=sys.stderr)
+        return 2
+    except DatasetError as e:            # a truncated or broken shard
+        print(f"tinct train: {e}", file=sys.stderr)
+        return 2
     except (TrainingError, CheckpointError, FileNotFoundError, KeyError) as e:
         print(f"tinct train: {e}", file=sys.stderr)
         return 1

@@ -9,23 +9,32 @@ from pathlib import Path
 import numpy as np
 
 
+class DatasetError(ValueError):
+    """A prepared dataset that cannot be read (a truncated shard, a broken index): one line naming the file."""
+
+
 class ShardDataset:
-    """Random access over one split of a prepared dataset. ``ds[i]`` -> ``(uint8 (S, S, 3), label)``."""
+    """Random access over one split of a prepared dataset. ``ds[i]`` -> ``(uint8 (S, S, 3), label)``. Opening
+    checks every shard's index and length (:class:`DatasetError`), so a truncated shard fails before training."""
 
     def __init__(self, root, split: str = "train"):
         self.root = Path(root)
         mf = self.root / "manifest.json"
         if not mf.exists():
             raise FileNotFoundError(f"{self.root}: no manifest.json (run 'tinct prepare' first)")
-        self.manifest = json.loads(mf.read_text())
+        try:
+            self.manifest = json.loads(mf.read_text())
+            self.manifest["splits"], self.manifest["size"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise DatasetError(f"{mf}: not a dataset manifest ({type(e).__name__}: {str(e)[:80]})") from None
         if split not in self.manifest["splits"]:
             raise KeyError(f"{self.root}: no split {split!r} (have {sorted(self.manifest['splits'])})")
         self.size = self.manifest["size"]
         self.record = self.size * self.size * 3
         self.files, offsets, labels = [], [0], []
         for name in self.manifest["splits"][split]:
-            meta = json.loads((self.root / f"{name}.json").read_text())
-            self.files.append(self.root / f"{name}.u8")
+            meta = self._shard_meta(self.root / f"{name}.json")
+            self.files.append(self._check_shard(self.root / f"{name}.u8", meta["count"]))
             offsets.append(offsets[-1] + meta["count"])
             labels += meta["labels"]
         self.offsets = np.array(offsets)
@@ -33,6 +42,32 @@ class ShardDataset:
         self._fds: dict[int, int] = {}
         self._pid = os.getpid()
         self._open_lock = threading.Lock()   # loader threads share the file descriptors
+
+    @staticmethod
+    def _shard_meta(path: Path) -> dict:
+        try:
+            meta = json.loads(path.read_text())
+            count = meta["count"]
+            ok = isinstance(count, int) and count >= 0 and len(meta["labels"]) == count
+        except FileNotFoundError:
+            raise DatasetError(f"{path}: missing (the dataset is incomplete; run 'tinct prepare' again)") from None
+        except (ValueError, KeyError, TypeError) as e:
+            raise DatasetError(f"{path}: not a shard index ({type(e).__name__}: {str(e)[:80]})") from None
+        if not ok:
+            raise DatasetError(f"{path}: not a shard index (count and labels disagree)")
+        return meta
+
+    def _check_shard(self, path: Path, count: int) -> Path:
+        want = count * self.record
+        try:
+            have = path.stat().st_size
+        except FileNotFoundError:
+            raise DatasetError(f"{path}: missing (the dataset is incomplete; run 'tinct prepare' again)") from None
+        if have != want:
+            raise DatasetError(f"{path}: {have} bytes, but its index says {count} images of {self.size}x{self.size} "
+                               f"= {want} bytes ({'truncated' if have < want else 'extra data'}; run 'tinct prepare' "
+                               "again)")
+        return path
 
     @property
     def categories(self):

@@ -7,12 +7,13 @@ from dataclasses import asdict, dataclass
 
 import torch
 from safetensors.torch import load_file, save
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 
 from ..color import bin_centres
 from ..files.atomic import write_atomic
 from .colorizers import ClassicColorizer, LiteFPNColorizer
-from .config import InferenceConfig, ModelConfig, from_dict
+from .config import InferenceConfig, ModelConfig
+from .validate import ModelFileError, bins_shape, check_finite, check_shapes, expected_shapes, read_configs
 
 FORMAT = "tinct-model-1"
 MODEL_FILE = "model.safetensors"   # a run folder's model file
@@ -60,16 +61,34 @@ def model_file_step(path) -> int | None:
 
 
 def load_model_file(path) -> LoadedModel:
+    """Read and check a model file (:mod:`.validate`: metadata ranges and header shapes before any allocation,
+    then every weight finite) -> the network, ready. Any fault: :class:`ModelFileError`, one line naming the file."""
     path = str(path)
-    with safe_open(path, "pt") as f:
-        meta = f.metadata() or {}
+    try:
+        with safe_open(path, "pt") as f:
+            meta = f.metadata() or {}
+            shapes = {k: list(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise ModelFileError(f"{path}: not a readable safetensors file ({_first_line(e)})") from None
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a tinct model file (format {meta.get('format')!r})")
-    tensors = load_file(path)
-    mcfg = from_dict(ModelConfig, json.loads(meta["model"]))
-    icfg = from_dict(InferenceConfig, json.loads(meta["inference"]))
-    net = build_model(mcfg, len(tensors["meta.bin_centres"]))   # the bins travel with the weights
+        raise ModelFileError(f"{path}: not a tinct model file (format {str(meta.get('format'))[:40]!r})")
+    mcfg, icfg = read_configs(path, meta)
+    q = bins_shape(path, shapes)
+    check_shapes(path, expected_shapes(build_model, mcfg, q), {k: v for k, v in shapes.items() if k not in _META})
+    try:
+        tensors = load_file(path)
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ModelFileError(f"{path}: cannot read the weights ({_first_line(e)})") from None
+    check_finite(path, tensors)
+    net = build_model(mcfg, q)   # the bins travel with the weights
     net.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("meta.")})
     net.eval()
     return LoadedModel(net, mcfg, icfg, tensors["meta.bin_centres"], tensors["meta.prior"],
                        tensors["meta.rebalance_weights"])
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:200] if text else type(e).__name__

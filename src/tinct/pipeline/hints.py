@@ -17,6 +17,7 @@ import torch
 from ..color import rgb_to_lab
 from ..data.augment import HINT_SCALE
 from .checks import hint_numbers
+from .disc_set import DiscSet
 
 
 @dataclass(frozen=True)
@@ -112,38 +113,32 @@ class HintOutsideImage(ValueError):
 
 
 def hint_discs(hints: list[Hint], image_size: tuple[int, int], grid: tuple[int, int]):
-    """Hints given in an image of ``image_size`` (W, H), on a ``grid`` (h, w) -> (discs ``(k, h, w)`` bool,
-    CIELAB ab ``(k, 2)``, radii in grid pixels ``(k,)``). A disc covers at least the pixel under its point."""
+    """Hints given in an image of ``image_size`` (W, H), on a ``grid`` (h, w) -> (their discs, a
+    :class:`~.disc_set.DiscSet` (no full-grid mask per hint), CIELAB ab ``(k, 2)``, radii in grid pixels ``(k,)``).
+    A disc covers at least the pixel under its point."""
     W, H = image_size
     h, w = grid
-    ys = torch.arange(h, dtype=torch.float32).view(-1, 1) + 0.5
-    xs = torch.arange(w, dtype=torch.float32).view(1, -1) + 0.5
-    discs, abs_, radii = [], [], []
+    discs, abs_, radii = DiscSet((h, w)), [], []
     for hint in hints:
         if not (0 <= hint.x < W and 0 <= hint.y < H):
             raise HintOutsideImage(f"hint at ({hint.x:g}, {hint.y:g}) is outside the {W}x{H} image")
-        cx, cy = hint.x * w / W, hint.y * h / H
         r_img = hint.radius if hint.radius is not None else max(W, H) / 100
         r = max(r_img * max(w / W, h / H), 1.0)
-        disc = ((xs - cx) ** 2 + (ys - cy) ** 2) <= r * r
-        disc[min(int(cy), h - 1), min(int(cx), w - 1)] = True
+        discs.add_circle(hint.x * w / W, hint.y * h / H, r)
         rgb = torch.tensor(hint.rgb, dtype=torch.float32).view(1, 3, 1, 1) / 255
-        discs.append(disc)
         abs_.append(rgb_to_lab(rgb)[0, 1:, 0, 0])
         radii.append(r)
-    if not discs:
-        return torch.zeros(0, h, w, dtype=torch.bool), torch.zeros(0, 2), torch.zeros(0)
-    return torch.stack(discs), torch.stack(abs_), torch.tensor(radii)
+    if not radii:
+        return discs, torch.zeros(0, 2), torch.zeros(0)
+    return discs, torch.stack(abs_), torch.tensor(radii)
 
 
 def render_hints(hints: list[Hint], image_size: tuple[int, int], grid: tuple[int, int]) -> torch.Tensor:
     """Paint hints given in an image of ``image_size`` (W, H) onto a ``grid`` (h, w) -> ``(1, 3, h, w)``
-    = (a / 110, b / 110, mask). A hint outside the image is a ValueError."""
+    = (a / 110, b / 110, mask); later hints win where discs overlap. A hint outside the image is a ValueError."""
     h, w = grid
     out = torch.zeros(1, 3, h, w)
     discs, abs_, _ = hint_discs(hints, image_size, grid)
-    for disc, ab in zip(discs, abs_):
-        out[0, 0][disc] = ab[0] / HINT_SCALE
-        out[0, 1][disc] = ab[1] / HINT_SCALE
-        out[0, 2][disc] = 1.0
+    for i, ab in enumerate(abs_):
+        discs.paint(out[0], i, torch.cat([ab / HINT_SCALE, torch.ones(1)]))
     return out

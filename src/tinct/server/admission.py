@@ -8,7 +8,7 @@ import re
 import anyio
 from fastapi import Request
 
-from .errors import ClientError, error_response
+from .errors import ClientError, drain_body, error_response, may_drain, refuse_unread
 
 DEFAULT_BODY_TIMEOUT = 60.0   # seconds from a request's headers to the end of its body
 BODY_TAIL = "tinct.body_tail"  # scope key: the last bytes of the body read so far (truncation check)
@@ -42,8 +42,7 @@ class BodyLimitMiddleware:
                     return await resp(scope, receive, send)
                 break
         if length is not None and length > self.limit:
-            resp = error_response(413, _too_large_message(length, self.limit), headers=CLOSE)
-            return await resp(scope, receive, send)
+            return await refuse_unread(413, _too_large_message(length, self.limit), scope, receive, send)
 
         seen = 0
         limit, timeout = self.limit, self.timeout
@@ -59,6 +58,7 @@ class BodyLimitMiddleware:
                 with anyio.fail_after(max(deadline - anyio.current_time(), 0)):
                     message = await receive()
             except TimeoutError:
+                done = True   # nothing more is read: a slow body is not drained
                 raise ClientError(408, f"request body not received within {timeout:g} s "
                                        "(tinct serve --body-timeout)", headers=CLOSE) from None
             if message["type"] == "http.request":
@@ -75,9 +75,13 @@ class BodyLimitMiddleware:
         has_body = bool(length) or any(k == b"transfer-encoding" for k, _ in scope.get("headers", ()))
 
         async def closing_send(message):
-            # an answer given before the whole body was read (a refusal) closes the connection: the client
-            # would otherwise keep it, trickling a body nobody reads, outside every deadline
+            # an answer given before the whole body was read (a refusal: 503 busy, 413 past the limit) first
+            # reads and discards the rest (bounded; errors.drain_body), so a client still sending receives it
+            # instead of a reset, then closes the connection: the client would otherwise keep it, trickling a
+            # body nobody reads, outside every deadline
             if message["type"] == "http.response.start" and has_body and not done:
+                if may_drain(scope):
+                    await drain_body(receive)
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
                 message = {**message, "headers": headers + [(b"connection", b"close")]}
             await send(message)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .errors import error_response
+from .errors import refuse_unread
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 WILDCARD_BINDS = ("0.0.0.0", "::", "")
@@ -77,5 +77,5 @@ class HostOriginGuard:
 
 
 async def _refuse(status: int, message: str, scope, receive, send):
-    """Answer without reading the body, and close the connection (nobody will read what follows)."""
-    await error_response(status, message, headers={"Connection": "close"})(scope, receive, send)
+    """Answer without using the body (read and discarded, bounded: :func:`~.errors.refuse_unread`), and close."""
+    await refuse_unread(status, message, scope, receive, send)

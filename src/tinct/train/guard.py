@@ -34,5 +34,13 @@ class NonFiniteWatch:
         step = int(self.first)
         if step >= 0:
             name = "loss" if int(self.what) == 1 else "gradient norm"
-            raise TrainingError(f"{name} became {float(self.value)} at step {step}; stopping. The last good "
-                                f"checkpoint is kept in {checkpoint} (lower --lr, or check the data)")
+            raise TrainingError(f"{name} became {float(self.value)} at step {step}; stopping. "
+                                f"{kept_checkpoint(checkpoint)} (lower --lr, or check the data)")
+
+
+def kept_checkpoint(checkpoint) -> str:
+    """What a stopped run leaves: the last good checkpoint when one was written, else says honestly there is none."""
+    path = Path(checkpoint)
+    if path.exists():
+        return f"The last good checkpoint is kept in {path}"
+    return f"No checkpoint was written yet ({path} does not exist), so there is nothing to resume"

@@ -30,7 +30,7 @@ from . import distributed as ddp
 from .batch import make_batch, step_generator
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .guard import NonFiniteWatch, TrainingError
+from .guard import NonFiniteWatch, TrainingError, kept_checkpoint
 from .loss import ab_regression_loss, colorization_loss
 from .monitor import validate, write_image_grid
 
@@ -165,8 +165,8 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
     def save(step):
         bad = [n for n, t in net.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
         if bad:  # never replace the last good checkpoint with a diverged one
-            raise TrainingError(f"weights became non-finite ({bad[0]}, ...) at step {step}; stopping. The last good "
-                                f"checkpoint is kept in {run / 'checkpoint.pt'} (lower --lr, or check the data)")
+            raise TrainingError(f"weights became non-finite ({bad[0]}, ...) at step {step}; stopping. "
+                                f"{kept_checkpoint(run / 'checkpoint.pt')} (lower --lr, or check the data)")
         state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step, "config": asdict(cfg),
                  "prior": prior, "weights": weights}
         save_checkpoint(run, state)
