@@ -120,7 +120,7 @@ def pan_clip(wallpaper: np.ndarray, frames: int, size: tuple = (320, 240)) -> tu
         s = max(2 * cw / W, ch / H)
         img = np.asarray(Image.fromarray(wallpaper).resize((round(W * s), round(H * s)), Image.LANCZOS))
         H, W = img.shape[:2]
-    xs = np.linspace(0, W - cw, frames).round().astype(int)
+    xs = np.linspace(0, min(W - cw, cw // 2), frames).round().astype(int)   # half a frame: a shared region
     y0 = (H - ch) // 2
     return [np.ascontiguousarray(img[y0:y0 + ch, x:x + cw]) for x in xs], xs
 

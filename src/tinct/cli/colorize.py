@@ -8,6 +8,7 @@ import warnings
 from ..files.jobs import cause, read_source, show, write_result
 from .args import number, parsed
 from .colorize_plan import UsageError, plan, precheck
+from .reference_args import add_reference_arguments, check_reference
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 BACKENDS = ("torch", "onnxruntime")
@@ -85,6 +86,7 @@ def add_parser(sub):
                         "applied to every input")
     p.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
                    help=f"refuse images with more pixels (default {DEFAULT_MAX_PIXELS})")
+    add_reference_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     from .colorize_video import add_video_arguments
     add_video_arguments(p)
@@ -168,6 +170,8 @@ class Batch:
 
 def run(args) -> int:
     from ..cluster.start import start
+    if (rc := check_reference(args, sys.stderr)) is not None:   # read once, before anything is loaded or written
+        return rc
     if (rc := start(args, Batch, _load)) is not None:   # --ray without Ray; fsspec URLs (cluster mode only)
         return rc
     from .colorize_video import run_videos
@@ -265,7 +269,7 @@ def _process(jobs: list, colorizer, args, batch: Batch) -> None:
     failed input, the rest go on."""
     from ..pipeline.batch import run_batched
     from ..pipeline.hints import HintOutsideImage
-    opts = colorizer.options(args.decode, args.temperature, args.size)
+    opts = colorizer.options(args.decode, args.temperature, args.size, **getattr(args, "reference_options", {}))
 
     def read(i):
         src = read_source(jobs[i], args.max_pixels)

@@ -24,13 +24,14 @@ from PIL import Image
 from ..device import resolve_device
 from ..color import DECODES, decode
 from ..color.rebalance import correction_shift
-from ..files.read import DEFAULT_MAX_PIXELS, open_image, to_rgb
+from ..files.read import DEFAULT_MAX_PIXELS
 from ..model import MODEL_FILE, LoadedModel, load_model_file
 from ..model.config import InferenceConfig
 from .fast_lab import is_grey, lightness, recombine_band
 from . import checks
 from .fast_net import prepare_for_cpu
 from .hint_propagation import apply_hints
+from .inputs import read_input
 from .hints import as_hints, hint_discs, render_hints
 from .precision import PRECISIONS, autocast
 from .reference import DEFAULT_STRENGTH, ReferencePrior, resolve as resolve_reference, reweight_logits
@@ -216,27 +217,8 @@ class Colorizer:
         return suggest_colours(self, self._read(image)[0], x, y, hints, count, opts=opts)
 
     def _read(self, image) -> tuple[np.ndarray, np.ndarray | None]:
-        """-> (uint8 RGB (H, W, 3), uint8 alpha (H, W) or None)."""
-        if isinstance(image, (str, Path)):
-            image = open_image(image, self.max_pixels)
-        if isinstance(image, Image.Image):
-            img = to_rgb(image)
-            arr = np.asarray(img)
-        elif isinstance(image, np.ndarray):
-            if image.dtype != np.uint8:
-                raise ValueError(f"ndarray input must be uint8, not {image.dtype}")
-            arr = image
-            if arr.ndim == 2:
-                arr = np.repeat(arr[:, :, None], 3, 2)
-            if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-                raise ValueError(f"ndarray input must be (H, W), (H, W, 3) or (H, W, 4), not {image.shape}")
-        else:
-            raise TypeError(f"cannot colorize a {type(image).__name__}; give a path, PIL image or ndarray")
-        if arr.shape[0] * arr.shape[1] > self.max_pixels:
-            raise ValueError(f"image is {arr.shape[1]}x{arr.shape[0]}, over the limit of {self.max_pixels} pixels")
-        if arr.shape[2] == 4:
-            return np.ascontiguousarray(arr[:, :, :3]), np.ascontiguousarray(arr[:, :, 3])
-        return arr, None
+        """-> (uint8 RGB (H, W, 3), uint8 alpha (H, W) or None) (:func:`~.inputs.read_input`)."""
+        return read_input(image, self.max_pixels)
 
     def network_input(self, rgb: np.ndarray, size: int) -> torch.Tensor:
         """uint8 RGB -> L ``(1, 1, h, w)`` at the network grid."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,8 @@ from ..color import lab_to_rgb, rgb_from_u8, rgb_to_lab
 from ..color.ab_histogram import DEFAULT_BANDS, ab_histogram, band_centres, band_weights
 from ..files.read import DEFAULT_MAX_PIXELS, ImageError, open_image, to_rgb
 
-DEFAULT_STRENGTH = 1.0      # chosen by benchmarks/bench_reference.py (BENCHMARKS.md, "Reference colours")
+DEFAULT_STRENGTH = 0.5      # measured (benchmarks/bench_reference.py, BENCHMARKS.md "Reference colours"): the
+                            # largest tried that keeps an unrelated reference within 1 dB of automatic
 ANALYSIS_PIXELS = 128 * 128  # a reference is analysed at about this many pixels (its colours, not its detail)
 SHRINK = 0.25               # per band: pseudo-mass of the global histogram, as a fraction of the mean band mass
 FLOOR = 0.05                # share of the training prior mixed into q, so a bin absent from the reference is
@@ -40,6 +42,7 @@ PALETTE_SIGMA = 10.0        # a palette colour stands for a neighbourhood of col
 NO_COLOUR_CHROMA = 4.0      # a reference whose 95th percentile chroma (ab length) is below this has no colour
 _CACHE_SIZE = 32
 _cache: OrderedDict = OrderedDict()
+_lock = threading.Lock()
 
 
 class ReferenceError(ImageError):
@@ -114,21 +117,30 @@ def _lab_pixels(rgb: np.ndarray) -> torch.Tensor:
     return rgb_to_lab(rgb_from_u8(rgb)).reshape(3, -1)
 
 
-def analyse_rgb(rgb: np.ndarray, centres: torch.Tensor, bands: int = DEFAULT_BANDS) -> ReferencePrior:
-    """A colour photo (uint8 RGB ``(H, W, 3)``) -> its :class:`ReferencePrior`. Raises :class:`ReferenceError`
-    ("reference has no colour") for a grey or nearly grey photo."""
+def check_colour(rgb: np.ndarray) -> torch.Tensor:
+    """Raise :class:`ReferenceError` "reference has no colour" for a grey or nearly grey photo (95th percentile
+    chroma below :data:`NO_COLOUR_CHROMA`); -> its Lab pixels ``(3, N)`` at analysis size."""
     lab = _lab_pixels(rgb)
     chroma = lab[1:].norm(dim=0)
     if len(chroma) == 0 or float(torch.quantile(chroma, 0.95)) < NO_COLOUR_CHROMA:
         raise ReferenceError("reference has no colour")
+    return lab
+
+
+def analyse_rgb(rgb: np.ndarray, centres: torch.Tensor, bands: int = DEFAULT_BANDS) -> ReferencePrior:
+    """A colour photo (uint8 RGB ``(H, W, 3)``) -> its :class:`ReferencePrior`. Raises :class:`ReferenceError`
+    ("reference has no colour") for a grey or nearly grey photo."""
+    lab = check_colour(rgb)
     hist = ab_histogram(lab, centres, band_centres(bands))
     q = _shrunk(hist)
     glob = hist.sum(0) / hist.sum()
     return ReferencePrior(q, band_centres(bands), _swatches(glob.float(), centres, float(lab[0].mean())))
 
 
-def _read_reference(reference, max_pixels: int) -> tuple[np.ndarray, str]:
-    """A path, PIL image or uint8 ndarray -> (uint8 RGB, content key). Paths go through the safe reader."""
+def read_reference(reference, max_pixels: int | None = None) -> np.ndarray:
+    """A path, PIL image or uint8 ndarray -> uint8 RGB ``(H, W, 3)``. Paths go through the safe reader and pixel
+    limit of photos (files/read.py); errors are :class:`ReferenceError` naming the file."""
+    max_pixels = max_pixels or DEFAULT_MAX_PIXELS
     if isinstance(reference, (str, Path)):
         try:
             img = open_image(reference, max_pixels)
@@ -152,18 +164,19 @@ def _read_reference(reference, max_pixels: int) -> tuple[np.ndarray, str]:
     else:
         raise ReferenceError(f"cannot use a {type(reference).__name__} as a reference; give a path, PIL image "
                              "or uint8 array")
-    key = hashlib.sha1(arr.tobytes()).hexdigest() + f":{arr.shape}"
-    return arr, key
+    return arr
 
 
 def _cached(key, make):
-    if key in _cache:
-        _cache.move_to_end(key)
-        return _cache[key]
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
     value = make()
-    _cache[key] = value
-    while len(_cache) > _CACHE_SIZE:
-        _cache.popitem(last=False)
+    with _lock:
+        _cache[key] = value
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
     return value
 
 
@@ -173,8 +186,9 @@ def analyse_reference(reference, centres: torch.Tensor, max_pixels: int = DEFAUL
     cached by content and analysis settings."""
     if isinstance(reference, ReferencePrior):
         return reference
-    rgb, key = _read_reference(reference, max_pixels)
-    ckey = ("ref", key, bands, hashlib.sha1(centres.numpy().tobytes()).hexdigest())
+    rgb = read_reference(reference, max_pixels)
+    ckey = ("ref", hashlib.sha1(rgb.tobytes()).hexdigest(), rgb.shape, bands,
+            hashlib.sha1(centres.numpy().tobytes()).hexdigest())
     return _cached(ckey, lambda: analyse_rgb(rgb, centres, bands))
 
 
