@@ -170,7 +170,7 @@ def run_videos(args, load) -> tuple[int, list]:
         try:
             kw = dict(stability=stability, hints=hints, crf=crf, overwrite=args.overwrite, decode=args.decode,
                       progress=None if args.quiet else _bar(src), temperature=args.temperature, size=args.size,
-                      lookahead=lookahead)
+                      lookahead=lookahead, **getattr(args, "reference_options", {}))
             if seq:
                 colorize_sequence(colorizer, src, dst, fps=args.fps or DEFAULT_FPS, **kw)
             else:

@@ -66,7 +66,7 @@ def read_frames(files: list[Path], max_pixels: int) -> Iterator[np.ndarray]:
 def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stability: float = DEFAULT_STABILITY,
                       hints=None, crf: int = DEFAULT_CRF, overwrite: bool = False, progress=None,
                       decode: str | None = None, temperature: float | None = None, size: int | None = None,
-                      lookahead: int = DEFAULT_LOOKAHEAD) -> dict:
+                      lookahead: int = DEFAULT_LOOKAHEAD, **reference) -> dict:
     """Colorize the frames matching ``pattern`` into ``dst``: a video file (.mp4, .mov, .mkv, .avi; H.264 at
     ``crf``, ``fps`` frames per second, written atomically) or a folder (colorized frames with the input
     names and formats, each written atomically; if any already exists and not ``overwrite``, nothing is
@@ -76,7 +76,7 @@ def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stabili
     if not fps > 0:
         raise ValueError(f"fps must be > 0, not {fps}")
     opts = dict(stability=stability, hints=hints, decode=decode, temperature=temperature, size=size,
-                lookahead=lookahead)
+                lookahead=lookahead, **reference)
     bar = progress(len(files)) if progress else None
     result = {"frames": 0}
 

@@ -96,7 +96,7 @@ class TemporalColorizer:
             self.active = _move_hints(self.active, flow, (W, H))
         self.active = self.active + self.pending.pop(self.index, [])
         hint = render_hints(self.active, (W, H), l.shape[-2:]).to(self.c.device) if self.active else None
-        p = torch.log_softmax(self.c.net(l.to(self.c.device), hint).float().cpu(), 1)
+        p = torch.log_softmax(self.c.reweight(self.c.net(l.to(self.c.device), hint).float(), self.opts, l).cpu(), 1)
         size = p.shape[-2:]
         if self.stability > 0:
             p = p[0].flatten(1).T.contiguous()  # (h*w, Q): pixels in rows, for the sparse warps
@@ -173,12 +173,13 @@ def _move_hints(hints: list, flow: np.ndarray, image_size: tuple[int, int]) -> l
 
 def colorize_frames(colorizer, frames: Iterable[np.ndarray], stability: float = DEFAULT_STABILITY, hints=None,
                     decode: str | None = None, temperature: float | None = None, size: int | None = None,
-                    lookahead: int = DEFAULT_LOOKAHEAD) -> Iterator[np.ndarray]:
+                    lookahead: int = DEFAULT_LOOKAHEAD, **reference) -> Iterator[np.ndarray]:
     """Colorize a sequence of uint8 RGB frames ``(H, W, 3)`` (grey or colour: only L is used), lazily, with
     temporal stability; yields uint8 RGB frames of the same size, in order, reading at most ``lookahead`` frames
     ahead. ``hints``: a list (on frame 0) or ``{frame_index: [(x, y, (r, g, b)[, radius]), ...]}``; they carry
-    forward through the shot."""
-    opts = colorizer.options(decode, temperature, size)
+    forward through the shot. ``reference``: ``reference=``, ``palette=``, ``reference_strength=`` as
+    ``Colorizer.options`` (analysed once for the clip)."""
+    opts = colorizer.options(decode, temperature, size, **reference)
     state = TemporalColorizer(colorizer, opts, stability, hints, lookahead)
     for rgb in frames:
         if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3):
