@@ -161,3 +161,48 @@ def test_video_frames_take_a_reference(colorizer):
     plain = list(stabilize.colorize_frames(colorizer, iter(frames), lookahead=0))
     blue = list(stabilize.colorize_frames(colorizer, iter(frames), lookahead=0, reference=solid((30, 90, 200))))
     assert all(mean_ab(b)[1] < mean_ab(p)[1] - 5 for p, b in zip(plain, blue))
+
+
+# --- command line ------------------------------------------------------------------------------------------
+def _save(path, arr):
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def test_cli_reference_colours_photos_and_folders(tinct_cli, tmp_path):
+    src = tmp_path / "album"
+    src.mkdir()
+    for i in range(3):
+        _save(src / f"p{i}.png", grey_scene(96 + 8 * i, 64))
+    ref = _save(tmp_path / "ref.png", solid((30, 90, 200), 300, 200))
+    r = tinct_cli("colorize", src, "-o", tmp_path / "out", "--reference", ref, "-q")
+    assert r.rc == 0, r.err
+    plain = tinct_cli("colorize", src, "-o", tmp_path / "plain", "--reference-strength", "0", "-q")
+    assert plain.rc == 0, plain.err
+    for i in range(3):
+        got = np.asarray(Image.open(tmp_path / "out" / f"p{i}.png").convert("RGB"))
+        auto = np.asarray(Image.open(tmp_path / "plain" / f"p{i}.png").convert("RGB"))
+        assert mean_ab(got)[1] < mean_ab(auto)[1] - 5
+    r = tinct_cli("colorize", src / "p0.png", "-o", tmp_path / "pal.png", "--palette", "#2e8b3a,#2050d0:0.1", "-q")
+    assert r.rc == 0, r.err
+    assert mean_ab(np.asarray(Image.open(tmp_path / "pal.png").convert("RGB")))[0] < mean_ab(auto)[0] - 5
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--reference", "GREY"], "grey.png: reference has no colour"),
+    (["--reference", "BAD"], "reference {tmp}/bad.jpg: not an image file"),
+    (["--reference", "MISSING"], "missing.png"),
+    (["--palette", "#ff0000,#12345"], "invalid palette colour '#12345'"),
+    (["--palette", "#ff0000:-1"], "palette weight"),
+    (["--reference-strength", "-1"], "--reference-strength"),
+])
+def test_cli_bad_references_exit_2_and_write_nothing(tinct_cli, tmp_path, args, message):
+    photo = _save(tmp_path / "in.png", grey_scene())
+    _save(tmp_path / "grey.png", grey_scene())
+    (tmp_path / "bad.jpg").write_bytes(b"not an image")
+    names = {"GREY": tmp_path / "grey.png", "BAD": tmp_path / "bad.jpg", "MISSING": tmp_path / "missing.png"}
+    r = tinct_cli("colorize", photo, "-o", tmp_path / "out.png", *[names.get(a, a) for a in args])
+    assert r.rc == 2
+    assert message.format(tmp=tmp_path) in r.err
+    assert len([ln for ln in r.err.splitlines() if ln.startswith("tinct: ")]) <= 1
+    assert not (tmp_path / "out.png").exists()
