@@ -159,10 +159,44 @@ def speed(col: Colorizer, photo: np.ndarray, strength: float) -> dict:
     return {"automatic_s": round(a, 4), "reference_s": round(r, 4), "ratio": round(r / a, 3)}
 
 
+def pick(folder, limit: int, per_folder: int) -> list:
+    """Images under ``folder``, sorted; with ``per_folder`` at most that many from each subfolder (class), so
+    that a class-sorted set is sampled across its classes; at most ``limit`` in all."""
+    paths = list_images(folder)
+    if per_folder:
+        seen: dict = {}
+        paths = [p for p in paths if seen.setdefault(p.parent, []).append(p) or len(seen[p.parent]) <= per_folder]
+    return paths[:limit]
+
+
+def figure(col: Colorizer, paths: list, out: Path, strength: float, side: int = 256) -> None:
+    """Rows of grey | automatic | with the reference | the reference | truth: the right half of each photo
+    coloured with its own left half as the reference (the "related" case) -> a JPEG under 1 MB."""
+    rows = []
+    for p in paths:
+        truth = load(p, 2 * side)
+        w = truth.shape[1] // 2
+        grey = grey_of(truth)
+        auto = col.colorize(grey, reference_strength=0)
+        refd = col.colorize(grey, reference=np.ascontiguousarray(truth[:, :w]), reference_strength=strength)
+        tiles = [grey[:, w:], auto[:, w:], refd[:, w:], truth[:, :w], truth[:, w:]]
+        th = 150                                   # tile height; widths keep the halves' aspect
+        tw = max(40, round(tiles[0].shape[1] * th / tiles[0].shape[0]))
+        tiles = [np.asarray(Image.fromarray(np.ascontiguousarray(t)).resize((tw, th), Image.LANCZOS)) for t in tiles]
+        gap = np.full((th, 4, 3), 255, np.uint8)
+        rows.append(np.concatenate([x for t in tiles for x in (t, gap)][:-1], 1))
+        rows.append(np.full((4, rows[-1].shape[1], 3), 255, np.uint8))
+    Image.fromarray(np.concatenate(rows[:-1])).save(out, quality=85, optimize=True)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", nargs="*", default=[str(SHARED_DATA / "wallpapers")])
     ap.add_argument("--limit", type=int, default=60, help="at most this many photos per folder")
+    ap.add_argument("--per-folder", type=int, default=0, help="at most this many photos per subfolder (class)")
+    ap.add_argument("--figure", nargs="*", default=None, metavar="PHOTO",
+                    help="only write docs/reference.jpg from these photos (grey | automatic | with the reference | "
+                         "the reference | truth)")
     ap.add_argument("--strengths", default=f"0.5,{DEFAULT_STRENGTH:g},1.5")
     ap.add_argument("--bands", default="1,5")
     ap.add_argument("--frames", type=int, default=20)
@@ -171,11 +205,15 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     col = Colorizer.load()
+    if a.figure is not None:
+        figure(col, [Path(p) for p in a.figure], Path(__file__).resolve().parents[1] / "docs" / "reference.jpg",
+               DEFAULT_STRENGTH)
+        return
     strengths = [float(s) for s in a.strengths.split(",")]
     bands = [int(b) for b in a.bands.split(",")]
     result = {"machine": machine(), "default_strength": DEFAULT_STRENGTH, "sets": {}}
     for folder in a.photos:
-        paths = list_images(folder)[: a.limit]
+        paths = pick(folder, a.limit, a.per_folder)
         photos = [load(p) for p in paths]
         result["sets"][folder] = photo_scores(col, photos, strengths, bands)
         print(json.dumps({folder: result["sets"][folder]}, indent=1), flush=True)

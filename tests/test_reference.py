@@ -206,3 +206,13 @@ def test_cli_bad_references_exit_2_and_write_nothing(tinct_cli, tmp_path, args, 
     assert message.format(tmp=tmp_path) in r.err
     assert len([ln for ln in r.err.splitlines() if ln.startswith("tinct: ")]) <= 1
     assert not (tmp_path / "out.png").exists()
+
+
+def test_colorize_files_takes_a_reference(colorizer, tmp_path):
+    from tinct.pipeline.batch import colorize_files
+    src = _save(tmp_path / "in.png", grey_scene())
+    res = colorize_files(colorizer, [(src, tmp_path / "a.png"), (src, tmp_path / "b.png")], reference_strength=0)
+    res += colorize_files(colorizer, [(src, tmp_path / "c.png")], reference=solid((30, 90, 200)))
+    assert all(r.ok for r in res)
+    a, c = (np.asarray(Image.open(tmp_path / n).convert("RGB")) for n in ("a.png", "c.png"))
+    assert mean_ab(c)[1] < mean_ab(a)[1] - 5
