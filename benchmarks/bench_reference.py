@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, interleaved, machine  # noqa: E402
@@ -180,9 +180,9 @@ def figure(col: Colorizer, paths: list, out: Path, strength: float, side: int = 
         auto = col.colorize(grey, reference_strength=0)
         refd = col.colorize(grey, reference=np.ascontiguousarray(truth[:, :w]), reference_strength=strength)
         tiles = [grey[:, w:], auto[:, w:], refd[:, w:], truth[:, :w], truth[:, w:]]
-        th = 150                                   # tile height; widths keep the halves' aspect
-        tw = max(40, round(tiles[0].shape[1] * th / tiles[0].shape[0]))
-        tiles = [np.asarray(Image.fromarray(np.ascontiguousarray(t)).resize((tw, th), Image.LANCZOS)) for t in tiles]
+        tw, th = 150, 150                          # tiles: the same centre crop of every half
+        tiles = [np.asarray(ImageOps.fit(Image.fromarray(np.ascontiguousarray(t)), (tw, th), Image.LANCZOS))
+                 for t in tiles]
         gap = np.full((th, 4, 3), 255, np.uint8)
         rows.append(np.concatenate([x for t in tiles for x in (t, gap)][:-1], 1))
         rows.append(np.full((4, rows[-1].shape[1], 3), 255, np.uint8))
