@@ -130,9 +130,14 @@ def clip_scores(col: Colorizer, wallpaper: np.ndarray, frames: int, strength: fl
     cw = crops[0].shape[1]
     shared = (int(xs[-1]), int(xs[0]) + cw)           # scene columns in every crop
     out = {}
-    for name, kw in (("automatic", dict(reference_strength=0)),
-                     ("first frame as reference", dict(reference=crops[0], reference_strength=strength))):
-        res = col.colorize_many([grey_of(c) for c in crops], **kw)
+    from tinct.video.stabilize import colorize_frames
+    runs = {"automatic": dict(reference_strength=0),
+            "first frame as reference": dict(reference=crops[0], reference_strength=strength)}
+    for name, kw in [(k, v) for k, v in runs.items()] + [(f"video stabiliser, {k}", v) for k, v in runs.items()]:
+        if name.startswith("video"):
+            res = list(colorize_frames(col, iter([grey_of(c) for c in crops]), **kw))
+        else:
+            res = col.colorize_many([grey_of(c) for c in crops], **kw)
         ps = [score(r, c) for r, c in zip(res[1:], crops[1:])]   # the reference frame itself is not scored
         abs_ = [lab_of(r)[0, 1:] for r in res]
         region = [ab[:, :, shared[0] - x: shared[1] - x] for ab, x in zip(abs_, xs)]
