@@ -56,3 +56,4 @@ def test_bad_references_are_422(client, kw, message, path):
     extra = dict(x="4", y="4") if path == "/api/suggest" else {}
     r = send(client, path, **kw, **extra)
     assert message in assert_json_error(r, (422,))
+

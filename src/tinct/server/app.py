@@ -211,6 +211,8 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
             raise ClientError(400, f"malformed multipart body: {type(e).__name__}") from None
         try:
             check_multipart_complete(request.scope, ctype)
+            if len(form.getlist("image")) > 1 or len(form.getlist("reference")) > 1:   # max_files=2: image + reference
+                raise ClientError(422, "send one photo in 'image' (and at most one in 'reference')")
             upload = form.get("image")
             if upload is None:
                 raise ClientError(422, "missing form field 'image' (the photo)")
