@@ -8,6 +8,7 @@ import warnings
 from ..files.jobs import cause, read_source, show, write_result
 from .args import number, parsed
 from .colorize_batch import Batch
+from .reference_args import add_reference_arguments, check_reference
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 BACKENDS = ("torch", "onnxruntime")
@@ -87,6 +88,7 @@ def add_parser(sub):
                         "applied to every input")
     p.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
                    help=f"refuse images with more pixels (default {DEFAULT_MAX_PIXELS})")
+    add_reference_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     from .colorize_video import add_video_arguments
     add_video_arguments(p)
@@ -143,6 +145,8 @@ def options_of(args):
 def run(args) -> int:
     from ..cluster.start import refuse
     from ..files.plan import UsageError, plan
+    if (rc := check_reference(args, sys.stderr)) is not None:   # read once, before anything is loaded or written
+        return rc
     opts = options_of(args)
     if (rc := refuse(opts)) is not None:   # URLs without --ray, --ray without Ray, unusable URLs
         return rc
@@ -267,7 +271,7 @@ def _process(jobs: list, colorizer, opts, batch: Batch) -> None:
     failed input, the rest go on."""
     from ..pipeline.batch import run_batched
     from ..pipeline.hints import HintOutsideImage
-    net = colorizer.options(opts.decode, opts.temperature, opts.size)
+    net = colorizer.options(opts.decode, opts.temperature, opts.size, **opts.reference_options)
 
     def read(i):
         src = read_source(jobs[i], opts.max_pixels)

@@ -97,7 +97,8 @@ def run_videos(jobs: list, opts, load) -> tuple[int, list]:
                 return 2, failures
         clean_stale_temps(job.out if to_folder and job.out.is_dir() else job.out.parent)
         try:
-            kw = dict(common, hints=_frame_hints(opts, job), progress=None if opts.quiet else _bar(job.src))
+            kw = dict(common, hints=_frame_hints(opts, job), progress=None if opts.quiet else _bar(job.src),
+                      **opts.reference_options)
             if job.kind == "sequence":
                 colorize_sequence(colorizer, job.src, job.out, fps=opts.fps or DEFAULT_FPS,
                                   files=[f for _, f in job.frames], skip_existing=opts.skip_existing, **kw)

@@ -212,15 +212,17 @@ def one_line(e: BaseException) -> str:
 
 
 def colorize_files(colorizer, pairs, overwrite: bool = False, hints=None, decode=None, temperature=None,
-                   size=None, max_batch: int = DEFAULT_MAX_BATCH, on_done=None) -> list[ItemResult]:
+                   size=None, max_batch: int = DEFAULT_MAX_BATCH, on_done=None, **reference) -> list[ItemResult]:
     """Colorize ``pairs`` of (input path, output path) -> one :class:`ItemResult` per pair, in order. Outputs
     are written atomically in the format of their extension (EXIF kept, orientation applied); a pair that
     fails (unreadable input, existing output, ...) does not stop the others. ``on_done(i, error_or_None)``
-    reports progress. For callers such as Ray actors or scripts; the CLI adds stdin/stdout and skipping."""
+    reports progress. ``reference``: ``reference=``, ``palette=``, ``reference_strength=`` as
+    ``Colorizer.options`` (analysed once for all pairs). For callers such as Ray actors or scripts; the CLI adds
+    stdin/stdout and skipping."""
     from ..files.read import open_image
     from ..files.write import save_image
     pairs = [(Path(s), Path(d)) for s, d in pairs]
-    opts = colorizer.options(decode, temperature, size)
+    opts = colorizer.options(decode, temperature, size, **reference)
 
     def read(i):
         img = open_image(pairs[i][0], colorizer.max_pixels)

@@ -24,15 +24,17 @@ from PIL import Image
 from ..device import resolve_device
 from ..color import DECODES, decode
 from ..color.rebalance import correction_shift
-from ..files.read import DEFAULT_MAX_PIXELS, open_image, to_rgb
+from ..files.read import DEFAULT_MAX_PIXELS
 from ..model import MODEL_FILE, LoadedModel, load_model_file
 from ..model.config import InferenceConfig
 from .fast_lab import is_grey, lightness, recombine_band
 from . import checks
 from .fast_net import prepare_for_cpu
 from .hint_propagation import apply_hints
+from .inputs import read_input
 from .hints import as_hints, hint_discs, render_hints
 from .precision import PRECISIONS, autocast
+from .reference import DEFAULT_STRENGTH, ReferencePrior, resolve as resolve_reference, reweight_logits
 from .upsample import METHODS as UPSAMPLE_METHODS, upsample_bands
 
 SHIPPED_MODELS = ("v1", "v2")   # weights/<name>.safetensors inside the package
@@ -83,6 +85,8 @@ class Options:
     temperature: float
     size: int
     rebalance_correction: float
+    reference: ReferencePrior | None = None   # reference colours (pipeline/reference.py); None = automatic
+    reference_strength: float = DEFAULT_STRENGTH
 
 
 class Colorizer:
@@ -147,25 +151,37 @@ class Colorizer:
         self.precision = precision
         return precision
 
-    def options(self, decode=None, temperature=None, size=None, rebalance_correction=None) -> Options:
+    def options(self, decode=None, temperature=None, size=None, rebalance_correction=None, reference=None,
+                palette=None, reference_strength=None) -> Options:
+        """Per-call options over the model's defaults. ``reference`` (path, PIL image, uint8 array or an analysed
+        ReferencePrior) and ``palette`` (list of "#rrggbb" / (r, g, b), optionally with weights) are analysed
+        here once (cached by content: pipeline/reference.py); ``reference_strength`` 0 turns them off."""
         o = replace(self.defaults, **{k: v for k, v in dict(decode=decode, temperature=temperature, size=size,
-                                                            rebalance_correction=rebalance_correction).items()
+                                                            rebalance_correction=rebalance_correction,
+                                                            reference_strength=reference_strength).items()
                                       if v is not None})
         if o.decode not in DECODES:
             raise ValueError(f"decode must be one of {DECODES}, not {o.decode!r}")
-        return replace(o, temperature=checks.temperature(o.temperature), size=checks.size(o.size))
+        if not (0 <= float(o.reference_strength) <= 10):
+            raise ValueError(f"reference_strength must be in [0, 10], not {o.reference_strength!r}")
+        ref = resolve_reference(reference, palette, self.centres.cpu(), self.max_pixels)
+        return replace(o, temperature=checks.temperature(o.temperature), size=checks.size(o.size), reference=ref,
+                       reference_strength=float(o.reference_strength))
 
     # --- public API -------------------------------------------------------------------------------------
     def colorize(self, image, hints=None, decode: str | None = None, temperature: float | None = None,
-                 size: int | None = None):
+                 size: int | None = None, reference=None, palette=None, reference_strength: float | None = None):
         """Colorize one image: a path, a PIL image or a uint8 ndarray ((H, W), (H, W, 3) or (H, W, 4)).
-        Returns a PIL image for a path or PIL input, a uint8 ndarray for an ndarray input."""
-        opts = self.options(decode, temperature, size)
+        Returns a PIL image for a path or PIL input, a uint8 ndarray for an ndarray input. ``reference`` /
+        ``palette`` / ``reference_strength``: reference colours (:meth:`options`)."""
+        opts = self.options(decode, temperature, size, reference=reference, palette=palette,
+                            reference_strength=reference_strength)
         rgb, alpha = self._read(image)
         ab = self.predict_ab([rgb], [as_hints(hints)], opts)[0]
         return self.finish(rgb, alpha, ab, isinstance(image, np.ndarray))
 
-    def colorize_many(self, images, hints=None, decode=None, temperature=None, size=None, max_batch: int = 8) -> list:
+    def colorize_many(self, images, hints=None, decode=None, temperature=None, size=None, max_batch: int = 8,
+                      reference=None, palette=None, reference_strength=None) -> list:
         """Colorize several images (paths, PIL images or ndarrays, as :meth:`colorize`), in order: decoded in
         background threads, same-shaped network inputs (up to ``max_batch``) share one forward pass, memory
         bounded (:mod:`.batch`). Results equal :meth:`colorize`'s within 1 level. Raises the first error."""
@@ -175,8 +191,10 @@ class Colorizer:
 
         def put(i, out, _ctx):
             outs[i] = out
-        errors = run_batched(self, len(images), lambda i: (images[i], None), put, self.options(decode, temperature, size),
-                             hints=hints, max_batch=max_batch)
+        opts = self.options(decode, temperature, size, reference=reference, palette=palette,
+                            reference_strength=reference_strength)
+        errors = run_batched(self, len(images), lambda i: (images[i], None), put, opts, hints=hints,
+                             max_batch=max_batch)
         for e in errors:
             if e is not None:
                 raise e
@@ -190,34 +208,17 @@ class Colorizer:
             out = np.dstack([out, alpha])
         return out if as_array else Image.fromarray(out, "RGBA" if alpha is not None else "RGB")
 
-    def suggest(self, image, x: float, y: float, hints=None, count: int = 6) -> list[dict]:
-        """The model's most likely distinct colours at pixel (x, y) of ``image`` given ``hints``
-        (:func:`~tinct.pipeline.suggest.suggest_colours`)."""
+    def suggest(self, image, x: float, y: float, hints=None, count: int = 6, reference=None, palette=None,
+                reference_strength: float | None = None) -> list[dict]:
+        """The model's most likely distinct colours at pixel (x, y) of ``image`` given ``hints`` and reference
+        colours (:func:`~tinct.pipeline.suggest.suggest_colours`)."""
         from .suggest import suggest_colours
-        return suggest_colours(self, self._read(image)[0], x, y, hints, count)
+        opts = self.options(reference=reference, palette=palette, reference_strength=reference_strength)
+        return suggest_colours(self, self._read(image)[0], x, y, hints, count, opts=opts)
 
     def _read(self, image) -> tuple[np.ndarray, np.ndarray | None]:
-        """-> (uint8 RGB (H, W, 3), uint8 alpha (H, W) or None)."""
-        if isinstance(image, (str, Path)):
-            image = open_image(image, self.max_pixels)
-        if isinstance(image, Image.Image):
-            img = to_rgb(image)
-            arr = np.asarray(img)
-        elif isinstance(image, np.ndarray):
-            if image.dtype != np.uint8:
-                raise ValueError(f"ndarray input must be uint8, not {image.dtype}")
-            arr = image
-            if arr.ndim == 2:
-                arr = np.repeat(arr[:, :, None], 3, 2)
-            if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-                raise ValueError(f"ndarray input must be (H, W), (H, W, 3) or (H, W, 4), not {image.shape}")
-        else:
-            raise TypeError(f"cannot colorize a {type(image).__name__}; give a path, PIL image or ndarray")
-        if arr.shape[0] * arr.shape[1] > self.max_pixels:
-            raise ValueError(f"image is {arr.shape[1]}x{arr.shape[0]}, over the limit of {self.max_pixels} pixels")
-        if arr.shape[2] == 4:
-            return np.ascontiguousarray(arr[:, :, :3]), np.ascontiguousarray(arr[:, :, 3])
-        return arr, None
+        """-> (uint8 RGB (H, W, 3), uint8 alpha (H, W) or None) (:func:`~.inputs.read_input`)."""
+        return read_input(image, self.max_pixels)
 
     def network_input(self, rgb: np.ndarray, size: int) -> torch.Tensor:
         """uint8 RGB -> L ``(1, 1, h, w)`` at the network grid."""
@@ -248,9 +249,20 @@ class Colorizer:
         (:func:`~tinct.color.rebalance.correction_shift`), None when ``beta`` is 0."""
         return correction_shift(self.rebalance_weights, beta)
 
+    def reweight(self, logits: torch.Tensor, opts: Options, l: torch.Tensor | None) -> torch.Tensor:
+        """Logits re-weighted by the reference colours in ``opts`` (:func:`~.reference.reweight_logits`)."""
+        ref = opts.reference
+        if ref is None or opts.reference_strength == 0:
+            return logits
+        if l is None and len(ref.bands) > 1:
+            raise ValueError("reference colours per lightness band need the network input's lightness")
+        return reweight_logits(logits, l, ref.log_ratio(self.model.prior), ref.bands, opts.reference_strength)
+
     @torch.inference_mode()
-    def decode_logits(self, logits: torch.Tensor, opts: Options) -> torch.Tensor:
-        """Logits ``(N, Q, h, w)`` -> ab ``(N, 2, h, w)`` on the CPU (CIELAB units)."""
+    def decode_logits(self, logits: torch.Tensor, opts: Options, l: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(N, Q, h, w)`` -> ab ``(N, 2, h, w)`` on the CPU (CIELAB units). With reference colours in
+        ``opts`` the logits are re-weighted first, per pixel by the lightness ``l`` ``(N, 1, H, W)``."""
+        logits = self.reweight(logits, opts, l)
         return decode(logits, self.centres, opts.decode, opts.temperature, self.shift(opts.rebalance_correction)).cpu()
 
     def forward_ab(self, ls: list[torch.Tensor], hs: list, opts: Options) -> list[torch.Tensor]:
@@ -264,7 +276,7 @@ class Colorizer:
             l = torch.cat([ls[i] for i in idx])
             h = torch.cat([hs[i][0] if hs[i] is not None else torch.zeros(1, 3, *l.shape[-2:]) for i in idx]
                           ) if any(hs[i] is not None for i in idx) else None
-            ab = self.decode_logits(self.forward_logits(l, h), opts)
+            ab = self.decode_logits(self.forward_logits(l, h), opts, l)
             for j, i in enumerate(idx):
                 out[i] = ab[j:j + 1] if hs[i] is None or not self.propagate_hints else apply_hints(
                     ab[j:j + 1], ls[i], *hs[i][1])

@@ -16,19 +16,22 @@ MERGE_AB = 18.0
 
 
 @torch.inference_mode()
-def suggest_colours(colorizer, rgb, x: float, y: float, hints=None, count: int = 6, size: int | None = None
-                    ) -> list[dict]:
+def suggest_colours(colorizer, rgb, x: float, y: float, hints=None, count: int = 6, size: int | None = None,
+                    opts=None) -> list[dict]:
     """uint8 RGB ``(H, W, 3)``, a point in its pixels and the current hints -> up to ``count`` dicts
     ``{"color": "#rrggbb", "rgb": [r, g, b], "ab": [a, b], "probability": p}``, most likely first
-    (probabilities of all modes sum to 1). A point outside the image is a ValueError."""
+    (probabilities of all modes sum to 1). A point outside the image is a ValueError. ``opts`` (the colorizer's
+    Options) may carry reference colours, which re-weight the distribution as in colorizing."""
     H, W = rgb.shape[:2]
     if not (0 <= x < W and 0 <= y < H):
         raise ValueError(f"point ({x:g}, {y:g}) is outside the {W}x{H} image")
-    opts = colorizer.options(size=size)
+    opts = opts if opts is not None else colorizer.options()
+    if size is not None:
+        opts = colorizer.options(size=size, reference=opts.reference, reference_strength=opts.reference_strength)
     l = colorizer.network_input(rgb, opts.size)
     hl = as_hints(hints)
     h = render_hints(hl, (W, H), l.shape[-2:]).to(colorizer.device) if hl else None
-    logits = colorizer.net(l.to(colorizer.device), h).float().cpu()
+    logits = colorizer.reweight(colorizer.net(l.to(colorizer.device), h).float(), opts, l).cpu()
     gh, gw = logits.shape[-2:]
     p = logits[0, :, min(int(y * gh / H), gh - 1), min(int(x * gw / W), gw - 1)].softmax(0)
     centres = colorizer.centres.float().cpu()

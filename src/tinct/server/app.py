@@ -2,7 +2,9 @@
 
 * ``POST /api/colorize`` — multipart form: ``image`` (file), optional ``hints`` (JSON list of
   ``{"x": .., "y": .., "color": "#rrggbb", "radius": ..}`` in the image's own pixels), ``decode``,
-  ``temperature``, ``size`` -> ``image/png`` of the input's full size.
+  ``temperature``, ``size``, reference colours: ``reference`` (file, a colour photo), ``palette`` (JSON list of
+  ``"#rrggbb"`` or ``{"color", "weight"}``), ``reference_strength`` -> ``image/png`` of the input's full size.
+* ``POST /api/suggest`` — the same form plus ``x``, ``y`` -> the likely colours there (JSON).
 * ``GET /api/health`` -> JSON: status, model, device, limits, queue.
 
 Robustness: the request body is capped (``max_upload_bytes``: a declared Content-Length over the cap is
@@ -31,9 +33,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..files.read import ImageError, NotAnImage, open_image, open_raster
 from ..pipeline.hints import Hint
+from ..pipeline.reference import ReferenceError, analyse_reference
 from .admission import DEFAULT_BODY_TIMEOUT, BodyLimitMiddleware, Gate, check_multipart_complete, client_gone
 from .errors import ClientError, error_response
-from .forms import MAX_HINTS, MAX_SIZE, parse_hints, parse_options, parse_point
+from .forms import MAX_HINTS, MAX_SIZE, parse_hints, parse_options, parse_palette_field, parse_point
 from .origin import LOOPBACK_NAMES, HostOriginGuard
 from .limits import DEFAULT_MAX_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_QUEUE, DEFAULT_WORKERS
 
@@ -49,7 +52,9 @@ Colorize black-and-white photos, optionally guided by colour hints.
 * `POST /api/colorize` (multipart/form-data): `image` (file, required); `hints` (JSON list of
   `{"x": float, "y": float, "color": "#rrggbb", "radius": float?}`, x/y/radius in the uploaded image's
   pixels, origin top-left); `decode` (`annealed` | `mode` | `mean`); `temperature` [0.01, 10]; `size`
-  (network input side, 32-1024). Returns `image/png` at the input's full size.
+  (network input side, 32-1024); `reference` (file, a colour photo whose colours steer the result), `palette`
+  (JSON list of `"#rrggbb"` or `{"color": "#rrggbb", "weight": w}`), `reference_strength` [0, 10] (0 = off).
+  Returns `image/png` at the input's full size. A reference with no colour or a bad palette is a 422.
 * `GET /api/health`: JSON with status, model, device, limits and queue state.
 
 Errors are JSON `{"error": "..."}`: 400 bad request/corrupt image/truncated body/unknown Host, 403 cross-origin
@@ -128,8 +133,13 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     async def _validation_error(request, exc: RequestValidationError):
         return error_response(422, "; ".join(str(e.get("msg", e)) for e in exc.errors())[:500] or "invalid request")
 
-    def decode_upload(data: bytes) -> Image.Image:
+    def decode_upload(data: bytes, field: str = "image") -> Image.Image:
         """Runs in a worker thread: check the size before decoding, then decode (ClientError otherwise)."""
+        if field != "image":   # the reference: the same limits, its errors named
+            try:
+                return decode_upload(data)
+            except ClientError as e:
+                raise ClientError(e.status if e.status != 415 else 422, f"{field}: {e.message}") from None
         try:
             with open_raster(io.BytesIO(data)) as probe:
                 w, h = probe.size
@@ -147,11 +157,18 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         except ImageError as e:
             raise ClientError(400, str(e)) from None
 
+    def with_reference(opts: dict) -> dict:
+        """Decode the reference upload in ``opts`` (same limits as photos) -> options for the colorizer."""
+        ref = opts.pop("reference", None)
+        return opts if ref is None else {**opts, "reference": decode_upload(ref, "reference")}
+
     def work(data: bytes, hints: list[Hint], opts: dict) -> bytes:
         """Runs in a worker thread: decode, colorize, encode PNG."""
         img = decode_upload(data)
         try:
-            out = colorizer.colorize(img, hints=hints or None, **opts)
+            out = colorizer.colorize(img, hints=hints or None, **with_reference(opts))
+        except ReferenceError as e:   # a reference with no colour
+            raise ClientError(422, str(e)) from None
         except (ValueError, TypeError) as e:  # options or hints the colorizer refuses
             raise ClientError(422, str(e).splitlines()[0] if str(e) else "invalid request") from None
         except MemoryError:
@@ -168,8 +185,8 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     def suggest_work(data: bytes, hints: list[Hint], opts: dict, point: tuple[float, float]) -> list[dict]:
         img = decode_upload(data)
         try:
-            return colorizer.suggest(img, point[0], point[1], hints=hints)
-        except ValueError as e:
+            return colorizer.suggest(img, point[0], point[1], hints=hints, **with_reference(opts))
+        except (ValueError, ReferenceError) as e:
             raise ClientError(422, str(e).splitlines()[0]) from None
 
     @app.post("/api/suggest", summary="The model's most likely distinct colours at a point -> JSON")
@@ -187,13 +204,15 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
             return busy()
         t0 = time.perf_counter()
         try:
-            form = await request.form(max_files=1, max_fields=8, max_part_size=FIELD_LIMIT)
+            form = await request.form(max_files=2, max_fields=12, max_part_size=FIELD_LIMIT)
         except (ClientError, StarletteHTTPException):
             raise
         except Exception as e:  # noqa: BLE001 - a body the multipart parser chokes on is the client's
             raise ClientError(400, f"malformed multipart body: {type(e).__name__}") from None
         try:
             check_multipart_complete(request.scope, ctype)
+            if len(form.getlist("image")) > 1 or len(form.getlist("reference")) > 1:   # max_files=2: image + reference
+                raise ClientError(422, "send one photo in 'image' (and at most one in 'reference')")
             upload = form.get("image")
             if upload is None:
                 raise ClientError(422, "missing form field 'image' (the photo)")
@@ -204,8 +223,16 @@ def create_app(colorizer=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
                 raise ClientError(422, "field 'hints' must be text (JSON), not a file")
             hints = parse_hints(hints_field)
             opts = parse_options(form, colorizer.defaults)
+            if (palette := parse_palette_field(form.get("palette"))) is not None:
+                opts["palette"] = palette
             point = parse_point(form) if kind == "suggest" else None
             data = await upload.read()
+            ref_upload = form.get("reference")
+            if ref_upload is not None and (isinstance(ref_upload, str) or not hasattr(ref_upload, "read")):
+                if str(ref_upload).strip():
+                    raise ClientError(422, "field 'reference' must be a file upload")
+            elif ref_upload is not None and (ref_data := await ref_upload.read()):
+                opts["reference"] = ref_data
         finally:
             await form.close()
         if not data:

@@ -12,7 +12,7 @@ from .stabilize import DEFAULT_LOOKAHEAD, DEFAULT_STABILITY, TemporalColorizer, 
 def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hints=None, crf: int = DEFAULT_CRF,
                    overwrite: bool = False, progress=None, decode: str | None = None,
                    temperature: float | None = None, size: int | None = None, max_frames: int | None = None,
-                   lookahead: int = DEFAULT_LOOKAHEAD) -> dict:
+                   lookahead: int = DEFAULT_LOOKAHEAD, **reference) -> dict:
     """Colorize the video ``src`` into ``dst`` (.mp4, .mov, .mkv or .avi): same size (upright), timestamps,
     frame rate and duration; audio streams copied untouched; H.264 at ``crf`` (0-51, lower is better).
     ``hints``: ``{frame: [(x, y, (r, g, b)[, radius]), ...]}`` or a list for frame 0; a frame past the end
@@ -30,7 +30,7 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
                           f"use one of {', '.join(sorted(MUXERS))}")
     if not 0 <= crf <= 51:
         raise ValueError(f"crf must be in 0..51, not {crf}")
-    opts = colorizer.options(decode, temperature, size)
+    opts = colorizer.options(decode, temperature, size, **reference)   # reference colours: Colorizer.options
     hints = hints_by_frame(hints)
     last_hint = max(hints, default=-1)
     result: dict = {}

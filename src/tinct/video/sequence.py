@@ -57,7 +57,7 @@ def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stabili
                       hints=None, crf: int = DEFAULT_CRF, overwrite: bool = False, progress=None,
                       decode: str | None = None, temperature: float | None = None, size: int | None = None,
                       lookahead: int = DEFAULT_LOOKAHEAD, files: list | None = None,
-                      skip_existing: bool = False) -> dict:
+                      skip_existing: bool = False, **reference) -> dict:
     """Colorize the frames matching ``pattern`` into ``dst``: a video file (.mp4, .mov, .mkv, .avi; H.264 at
     ``crf``, ``fps`` frames per second, written atomically) or a folder (colorized frames with the input
     names and formats, each written atomically; if any already exists and not ``overwrite``, nothing is
@@ -73,7 +73,7 @@ def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stabili
         raise HintOutsideImage(f"a hint is given for frame position {max(hints)}, but the sequence has "
                                f"{len(files)} frames")
     opts = dict(stability=stability, hints=hints, decode=decode, temperature=temperature, size=size,
-                lookahead=lookahead)
+                lookahead=lookahead, **reference)
     bar = progress(len(files)) if progress else None
     result = {"frames": 0}
 

@@ -108,7 +108,7 @@ class TemporalColorizer:
             self.worker = _network_worker(self.c.device)
             weakref.finalize(self, self.worker.shutdown, wait=False)
         job = _Job(rgb, tag, l, self.prev[0] if flow is not None else None, flow,
-                   self.worker.submit(_predict, self.c, l, hint))
+                   self.worker.submit(_predict, self.c, l, hint, self.opts))
         self.prev = (l[0, 0], hist)
         self.index += 1
         if self.running is not None:   # the previous frame's network ran while this frame was prepared
@@ -183,14 +183,16 @@ def _set_threads(k: int) -> None:
     torch.set_num_threads(k)
 
 
-def _predict(colorizer, l: torch.Tensor, hint) -> tuple:
-    """(the distributions' (h, w), logits ``(h*w, Q)``: pixels in rows): the network in the Colorizer's precision.
+def _predict(colorizer, l: torch.Tensor, hint, opts) -> tuple:
+    """(the distributions' (h, w), logits ``(h*w, Q)``: pixels in rows): the network in the Colorizer's precision,
+    re-weighted by the options' reference colours if any.
 
     Logits, not log-probabilities: they differ by one constant per pixel, and every step after (warps whose
     taps sum to 1, per-pixel mixing weights, a softmax per pixel in the decode) keeps such a constant one per
     pixel, so the decoded colours are the same without a log-softmax over every frame."""
     with torch.inference_mode():
-        logits = colorizer.forward_logits(l, hint).cpu()
+        logits = colorizer.forward_logits(l, hint).float()
+        logits = colorizer.reweight(logits, opts, l.to(logits.device)).cpu()   # reference colours, if any
         return logits.shape[-2:], logits[0].flatten(1).T.contiguous()
 
 
@@ -233,12 +235,13 @@ def _move_hints(hints: list, flow: np.ndarray, image_size: tuple[int, int]) -> l
 
 def colorize_frames(colorizer, frames: Iterable[np.ndarray], stability: float = DEFAULT_STABILITY, hints=None,
                     decode: str | None = None, temperature: float | None = None, size: int | None = None,
-                    lookahead: int = DEFAULT_LOOKAHEAD) -> Iterator[np.ndarray]:
+                    lookahead: int = DEFAULT_LOOKAHEAD, **reference) -> Iterator[np.ndarray]:
     """Colorize a sequence of uint8 RGB frames ``(H, W, 3)`` (grey or colour: only L is used), lazily, with
     temporal stability; yields uint8 RGB frames of the same size, in order, reading at most ``lookahead`` frames
     ahead. ``hints``: a list (on frame 0) or ``{frame_index: [(x, y, (r, g, b)[, radius]), ...]}``; they carry
-    forward through the shot."""
-    opts = colorizer.options(decode, temperature, size)
+    forward through the shot. ``reference``: ``reference=``, ``palette=``, ``reference_strength=`` as
+    ``Colorizer.options`` (analysed once for the clip)."""
+    opts = colorizer.options(decode, temperature, size, **reference)
     state = TemporalColorizer(colorizer, opts, stability, hints, lookahead)
     for rgb in frames:
         if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3):

@@ -4,6 +4,7 @@
 import { $, drop, workspace, fileInput, original, result, picker, autoBox, decodeSel, tempInput, tempOut, SWATCHES, state, before, compare, suggestBox, record, hintRadius } from "./state.js";
 import { setResult, colorize } from "./remote.js";
 import { changed, toImage, addHint, renderHints, undo, redo } from "./hints.js";
+import { setupReference } from "./reference.js";
 
 // ---------------------------------------------------------------- loading a photo
 function openFile(file) {
@@ -89,6 +90,7 @@ compare.addEventListener("input", () => {
 
 $("clear-hints").addEventListener("click", () => { if (state.hints.length) { record(); state.hints = []; state.selected = -1; changed(); } });
 $("colorize").addEventListener("click", () => colorize());
+setupReference(() => colorize());
 decodeSel.addEventListener("change", () => { if (autoBox.checked) colorize(); });
 tempInput.addEventListener("input", () => { tempOut.textContent = Number(tempInput.value) > 0 ? tempInput.value : "default"; });
 tempInput.addEventListener("change", () => { if (autoBox.checked) colorize(); });

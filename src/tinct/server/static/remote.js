@@ -1,5 +1,6 @@
 // Talking to the server: POST /api/colorize (hints as JSON [{x, y, color: "#rrggbb", radius}]) and
 // POST /api/suggest (the model's likely colours at a hint), one suggestion request at a time.
+import { appendReference } from "./reference.js";
 import { app, original, result, download, timing, decodeSel, tempInput, state, before, setStatus, setAppStatus, hintPayload, round2 } from "./state.js";
 
 // ---------------------------------------------------------------- colorizing
@@ -41,6 +42,7 @@ export async function colorize() {
       if (state.hints.length && state.W) form.append("hints", JSON.stringify(hintPayload()));
       if (decodeSel.value) form.append("decode", decodeSel.value);
       if (Number(tempInput.value) > 0) form.append("temperature", tempInput.value);
+      appendReference(form);
       const resp = await fetch("/api/colorize", { method: "POST", body: form, signal: controller.signal });
       if (resp.status === 503 && attempt < 20) {           // server busy: wait and retry
         const wait = Math.min(4, Number(resp.headers.get("Retry-After")) || 1) * 1000 * (0.5 + Math.random() / 2);
@@ -110,6 +112,7 @@ export async function suggest(i, show) {
   form.append("x", String(round2(h.x))); form.append("y", String(round2(h.y)));
   const others = hintPayload().filter((_, k) => k !== i);
   if (others.length) form.append("hints", JSON.stringify(others));
+  appendReference(form);
   try {
     const resp = await fetch("/api/suggest", { method: "POST", body: form });
     if (!resp.ok || mine !== suggestSeq) return;
