@@ -216,3 +216,24 @@ def test_colorize_files_takes_a_reference(colorizer, tmp_path):
     assert all(r.ok for r in res)
     a, c = (np.asarray(Image.open(tmp_path / n).convert("RGB")) for n in ("a.png", "c.png"))
     assert mean_ab(c)[1] < mean_ab(a)[1] - 5
+
+
+def test_a_ray_worker_colours_with_the_runs_reference(colorizer, tmp_path):
+    """--ray hands the reference to its workers (files.options -> cluster.worker), as plain colorize does."""
+    import copy
+
+    from tinct.cli.reference_args import reference_values
+    from tinct.cluster.worker import ColorizeWorker, worker_opts
+    from tinct.files.options import ColorizeOptions
+    src = _save(tmp_path / "in.png", grey_scene())
+    ref = _save(tmp_path / "ref.png", solid((30, 90, 200), 300, 200))
+    outs = {}
+    for name, ref_args in (("auto", {}), ("ref", {"reference": str(ref)})):
+        w = ColorizeWorker.__new__(ColorizeWorker)
+        opts = ColorizeOptions(reference_options=reference_values(type("A", (), ref_args)()))
+        w.opts = worker_opts(opts)
+        w.colorizer, w.marker = copy.copy(colorizer), None
+        status, why = w._one(str(src), str(tmp_path / f"out_{name}.png"), "PNG")
+        assert status == "ok", why
+        outs[name] = np.asarray(Image.open(tmp_path / f"out_{name}.png").convert("RGB"))
+    assert mean_ab(outs["ref"])[1] < mean_ab(outs["auto"])[1] - 5

@@ -59,7 +59,8 @@ class ColorizeWorker:
                 else:
                     img = read_source(Job(Path(src), src, None), o["max_pixels"])
                 res = self.colorizer.colorize(img.image, hints=o["hints"] or None, decode=o["decode"],
-                                              temperature=o["temperature"], size=o["size"])
+                                              temperature=o["temperature"], size=o["size"],
+                                              **o.get("reference_options", {}))
                 if urls.is_url(dst):
                     urls.write_result(dst, res, img, fmt, o["overwrite"], tag=o.get("temp_tag", ""))
                 else:
@@ -73,7 +74,7 @@ class ColorizeWorker:
 def worker_opts(opts) -> dict:
     """The worker's options (picklable) from the run's files.options.ColorizeOptions."""
     out = {k: getattr(opts, k) for k in ("model", "device", "backend", "max_pixels", "overwrite", "hints",
-                                         "decode", "temperature", "size", "upsample")}
+                                         "decode", "temperature", "size", "upsample", "reference_options")}
     out["precision"] = opts.resolved_precision or "fp32"    # what the driver measured or was told
     return out
 

@@ -39,6 +39,8 @@ class ColorizeOptions:
     fps: float | None = None
     crf: int | None = None
     frame_hints: list = field(default_factory=list)  # [(frame, hint)]: a video's frame index, a sequence's number
+    # reference colours (cli/reference_args.py: the reference read and checked once, the palette, the strength)
+    reference_options: dict = field(default_factory=dict)
     # cluster mode
     ray: str | None = None                           # None: no Ray; 'local'; or an address
     resolved_precision: str | None = None            # set once the driver has loaded the model
