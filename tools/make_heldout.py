@@ -12,6 +12,9 @@ The held-out class names are written to ``classes.txt``: keep them out of any fu
 faces: UTKFace ``crop_part1`` (Mohanish-5744/Major_Ensemble_Gender at UTK_COMMIT): 300 photos drawn with
 ``random.Random(0).sample`` from the sorted file names (all 9,780, grey ones included, as first drawn).
 
+sample: ``--count`` photos of a folder (e.g. 300 of MiniPlaces train, a training-distribution check set), drawn
+with ``random.Random(seed).sample`` of the sorted paths, linked (not copied) into the output folder.
+
 The files are written byte for byte as stored (no re-encoding) with ``files.txt`` (one relative path a line)
 and a README.md naming the source, commit, classes and count. The output folder must not exist yet.
 """
@@ -123,10 +126,22 @@ def write_set(out: Path, files: dict[str, bytes], readme: str) -> None:
     (out / "README.md").write_text(readme)
 
 
+def write_sample(source: Path, out: Path, seed: int, count: int) -> int:
+    from tinct.files.read import list_images
+    picked = sorted(random.Random(seed).sample(list_images(source), count))
+    out.mkdir(parents=True)
+    for i, path in enumerate(picked):
+        (out / f"{i:04d}_{path.name}").symlink_to(path.resolve())
+    (out / "files.txt").write_text("".join(f"{path.relative_to(source)}\n" for path in picked))
+    print(f"{out}: {len(picked)} links into {source} (seed {seed})")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("which", choices=["objects", "faces"])
-    p.add_argument("--git", type=Path, required=True, help="git directory of the snapshot, read in place")
+    p.add_argument("which", choices=["objects", "faces", "sample"])
+    p.add_argument("--git", type=Path, help="git directory of the snapshot, read in place")
+    p.add_argument("--source", type=Path, help="sample: the folder to draw from")
     p.add_argument("--commit", default=None)
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--seed", type=int, default=0)
@@ -136,6 +151,8 @@ def main(argv=None) -> int:
     if a.output.exists():
         print(f"make_heldout: {a.output}: already exists (not written over)", file=sys.stderr)
         return 2
+    if a.which == "sample":
+        return write_sample(a.source, a.output, a.seed, a.count)
     commit = git(a.git, "rev-parse", a.commit or (CALTECH_COMMIT if a.which == "objects" else UTK_COMMIT)).decode().strip()
     cmd = "python tools/make_heldout.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if a.which == "objects":
