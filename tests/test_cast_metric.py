@@ -53,3 +53,14 @@ def test_grey_output_error_is_the_truths_mean_chroma():
     acc = MetricAccumulator()
     feed(acc, torch.zeros_like(truth), truth)
     assert acc.result()["mean_colour_error"] == pytest.approx(10.0, abs=1e-4)
+
+
+def test_evaluate_summary_reports_the_cast():
+    from tinct.evaluate.run import summary
+    truth = ab_images(3, n=1)
+    model, grey = MetricAccumulator(), MetricAccumulator()
+    feed(model, truth + torch.tensor([0.0, 5.0]).view(1, 2, 1, 1), truth)
+    feed(grey, torch.zeros_like(truth), truth)
+    text = summary({"model": model.result(), "grey": grey.result(), "options": {}})
+    line = next(l for l in text.splitlines() if l.startswith("mean colour"))
+    assert "error 5.00 ab" in line
