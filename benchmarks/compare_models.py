@@ -5,8 +5,10 @@ markdown table (the figures issue 11 and 13 ask for); optionally with N ground-t
         --sets val=../shared/data/miniplaces/images/val objects=HELD_OUT_FOLDER \
         --hints 10 1 --hints-on val --json compare.json
 
-Rows: AuC, rebalanced AuC and PSNR minus grey's, colourfulness as a share of the truth's; with hints, the
-PSNR gain over the same model's automatic output and the median ab error at the hint pixels.
+Rows: AuC, rebalanced AuC and PSNR minus grey's, colourfulness as a share of the truth's, the mean-colour error
+(per image |mean ab of output - mean ab of truth|, grey's in brackets) and the mean a*, b* of the outputs against
+the truths' (the cast); with hints, the PSNR gain over the same model's automatic output and the median ab error
+at the hint pixels.
 """
 from __future__ import annotations
 
@@ -43,7 +45,9 @@ def main(argv=None) -> int:
                 row = {"model": m, "set": name, "images": mo["images"], "hints": n, "seconds": time.time() - t0,
                        "auc_gain": mo["auc"] - g["auc"], "auc_rb_gain": mo["auc_rebalanced"] - g["auc_rebalanced"],
                        "psnr_gain": mo["psnr"] - g["psnr"], "colourfulness": mo["colourfulness_ratio"],
-                       "precision": col.precision}
+                       "precision": col.precision, "mean_colour_error": mo["mean_colour_error"],
+                       "mean_colour_error_grey": g["mean_colour_error"], "mean_a": mo["mean_a"], "mean_b": mo["mean_b"],
+                       "mean_a_truth": mo["mean_a_truth"], "mean_b_truth": mo["mean_b_truth"]}
                 if n:
                     h = r["hinted"]
                     row.update(hint_psnr_gain=h["psnr"] - mo["psnr"], hint_ab_error=h.get("hint_ab_error_median"))
@@ -51,12 +55,15 @@ def main(argv=None) -> int:
                 print(json.dumps(row), flush=True)
                 if a.json:
                     a.json.write_text(json.dumps(rows, indent=1))
-    print("\n| set | model | images | AuC − grey | AuC(rb) − grey | PSNR − grey | colourfulness | hints: PSNR gain, ab error at hints |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| set | model | images | AuC − grey | AuC(rb) − grey | PSNR − grey | colourfulness | mean-colour error "
+          "(grey) | mean a*, b* (truth) | hints: PSNR gain, ab error at hints |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         hint = f"{r['hints']}: {r['hint_psnr_gain']:+.2f} dB, {r['hint_ab_error']:.1f}" if r["hints"] else ""
         print(f"| {r['set']} | {r['model']} | {r['images']} | {r['auc_gain']:+.2f} | {r['auc_rb_gain']:+.2f} | "
-              f"{r['psnr_gain']:+.2f} dB | {r['colourfulness'] * 100:.0f} % | {hint} |")
+              f"{r['psnr_gain']:+.2f} dB | {r['colourfulness'] * 100:.0f} % | {r['mean_colour_error']:.2f} "
+              f"({r['mean_colour_error_grey']:.2f}) | {r['mean_a']:+.1f}, {r['mean_b']:+.1f} ({r['mean_a_truth']:+.1f}, "
+              f"{r['mean_b_truth']:+.1f}) | {hint} |")
     return 0
 
 

@@ -6,6 +6,8 @@
   ab distribution over the 257 gamut bins, smoothed with sigma = 5 (rare colours count as much as common ones).
 - PSNR of sRGB in [0, 1], per image (capped at 48.13 dB, one 8-bit level RMS), averaged.
 - Colourfulness (Hasler & Suesstrunk 2003) of 0-255 sRGB, per image; its mean and mean |gap| to the truth's.
+- Mean-colour error (the cast, issue 28): per image |mean ab of the output - mean ab of the truth| (ab units),
+  averaged; with the set's mean a*, b* of the outputs and of the truths (their signed difference is the cast).
 """
 from __future__ import annotations
 
@@ -43,6 +45,18 @@ def ab_prior_of(ab_batches) -> torch.Tensor:
     return smooth_prior(counts, c, 5.0)
 
 
+def mean_colour_stats(pred_means, true_means) -> dict:
+    """Per-image mean ab pairs (lists of ``(a, b)``) -> the mean-colour error (mean Euclidean distance, ab units)
+    and the set's mean a*, b* of the outputs and of the truths."""
+    p = torch.tensor(pred_means, dtype=torch.float64).view(-1, 2)
+    t = torch.tensor(true_means, dtype=torch.float64).view(-1, 2)
+    if len(p) == 0:
+        return {"mean_colour_error": 0.0, "mean_a": 0.0, "mean_b": 0.0, "mean_a_truth": 0.0, "mean_b_truth": 0.0}
+    return {"mean_colour_error": float((p - t).norm(dim=1).mean()),
+            "mean_a": float(p[:, 0].mean()), "mean_b": float(p[:, 1].mean()),
+            "mean_a_truth": float(t[:, 0].mean()), "mean_b_truth": float(t[:, 1].mean())}
+
+
 class MetricAccumulator:
     """Streams batches; keeps a joint histogram (true bin x ceil(distance)) so that the rebalanced AuC needs
     one pass. ``prior`` fixes the rebalancing distribution; by default it is the evaluated set's own
@@ -53,6 +67,7 @@ class MetricAccumulator:
         self.prior = prior
         self.joint = torch.zeros(len(self.centres), len(THRESHOLDS) + 1, dtype=torch.float64)
         self.psnr, self.cf, self.cf_true = [], [], []
+        self.mean_ab, self.mean_ab_true = [], []  # per image (a, b)
 
     def update(self, pred_ab, true_ab, pred_rgb, true_rgb) -> None:
         """ab ``(N, 2, H, W)`` CIELAB units; rgb ``(N, 3, H, W)`` in [0, 1]; same H, W."""
@@ -64,6 +79,8 @@ class MetricAccumulator:
         self.psnr += psnr(pred_rgb, true_rgb).tolist()
         self.cf += colourfulness(pred_rgb).tolist()
         self.cf_true += colourfulness(true_rgb).tolist()
+        self.mean_ab += pred_ab.float().flatten(2).mean(2).tolist()
+        self.mean_ab_true += true_ab.float().flatten(2).mean(2).tolist()
 
     def result(self) -> dict:
         n = max(len(self.psnr), 1)
@@ -80,5 +97,6 @@ class MetricAccumulator:
                "colourfulness_truth": sum(self.cf_true) / n,
                "colourfulness_gap": sum(abs(a - b) for a, b in zip(self.cf, self.cf_true)) / n,
                "auc_curve": curve.tolist(), "auc_rebalanced_curve": rb.tolist()}
+        out.update(mean_colour_stats(self.mean_ab, self.mean_ab_true))
         out["colourfulness_ratio"] = out["colourfulness"] / max(out["colourfulness_truth"], 1e-9)
         return out

@@ -107,6 +107,9 @@ def summary(result: dict) -> str:
     lines.append(f"model - grey: AuC(rb) {m['auc_rebalanced'] - g['auc_rebalanced']:+.2f} points, "
                  f"PSNR {m['psnr'] - g['psnr']:+.2f} dB, colourfulness {m['colourfulness_ratio'] * 100:.0f}% of truth "
                  f"({m['images']} images)")
+    lines.append(f"mean colour (cast): error {m['mean_colour_error']:.2f} ab (grey {g['mean_colour_error']:.2f}); "
+                 f"mean a*, b* {m['mean_a']:+.2f}, {m['mean_b']:+.2f} (truth {m['mean_a_truth']:+.2f}, "
+                 f"{m['mean_b_truth']:+.2f})")
     if "hinted" in result:
         h = result["hinted"]
         lines.append(f"hints ({result['options']['hints']}/image) - automatic: PSNR {h['psnr'] - m['psnr']:+.2f} dB, "

@@ -1,0 +1,73 @@
+"""tools/make_heldout.py: whole classes from a git snapshot, grey photos and non-object classes dropped, seeded."""
+import importlib.util
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("make_heldout", ROOT / "tools" / "make_heldout.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def jpeg(path: Path, colour: bool, seed: int):
+    rng = np.random.default_rng(seed)
+    px = rng.integers(0, 255, (80, 96, 3), dtype=np.uint8)
+    if not colour:
+        px[..., 1] = px[..., 2] = px[..., 0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(px).save(path, quality=95)
+
+
+@pytest.fixture
+def snapshot(tmp_path):
+    repo = tmp_path / "snap"
+    cats = repo / "101_ObjectCategories"
+    for i in range(5):
+        jpeg(cats / "lamp" / f"image_{i:04d}.jpg", True, i)
+        jpeg(cats / "Faces" / f"image_{i:04d}.jpg", True, 10 + i)
+    jpeg(cats / "kettle" / "image_0001.jpg", True, 20)
+    jpeg(cats / "kettle" / "image_0002.jpg", False, 21)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(git[:3] + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "x"], check=True)
+    return repo / ".git"
+
+
+def test_objects_keep_whole_colour_classes_and_refuse_to_overwrite(snapshot, tmp_path, capsys):
+    tool = load_tool()
+    out = tmp_path / "objects"
+    assert tool.main(["objects", "--git", str(snapshot), "--commit", "HEAD", "-o", str(out), "--per-class", "3"]) == 0
+    listed = (out / "files.txt").read_text().split()
+    assert len(listed) == 4 and sum(p.startswith("lamp/") for p in listed) == 3
+    assert listed.count("kettle/image_0001.jpg") == 1 and "kettle/image_0002.jpg" not in listed  # grey dropped
+    assert not any(p.startswith("Faces/") for p in listed)
+    assert all((out / p).is_file() for p in listed)
+    assert (out / "classes.txt").read_text().split() == ["kettle", "lamp"]
+    assert "1 already grey" in (out / "README.md").read_text()
+    again = tmp_path / "again"
+    tool.main(["objects", "--git", str(snapshot), "--commit", "HEAD", "-o", str(again), "--per-class", "3"])
+    assert (again / "files.txt").read_text() == (out / "files.txt").read_text()  # seeded: the same draw
+    before = (out / "files.txt").read_text()
+    assert tool.main(["objects", "--git", str(snapshot), "--commit", "HEAD", "-o", str(out)]) == 2
+    assert (out / "files.txt").read_text() == before and "already exists" in capsys.readouterr().err
+
+
+def test_a_class_shared_with_imagenette_is_refused(tmp_path):
+    tool = load_tool()
+    repo = tmp_path / "snap"
+    jpeg(repo / "101_ObjectCategories" / "golf_ball" / "image_0001.jpg", True, 0)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(git[:3] + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "x"], check=True)
+    with pytest.raises(SystemExit, match="Imagenette"):
+        tool.main(["objects", "--git", str(repo / ".git"), "--commit", "HEAD", "-o", str(tmp_path / "o")])
