@@ -31,7 +31,7 @@ def _strength(text: str) -> float:
 
 def add_reference_arguments(p) -> None:
     """Add the reference-colour options to the argparse parser ``p``."""
-    from ..pipeline.reference import DEFAULT_STRENGTH
+    from ..color.ab_histogram import DEFAULT_STRENGTH   # (not pipeline/: building the parser stays light)
     g = p.add_argument_group("reference colours")
     g.add_argument("--reference", default=None, metavar="REF",
                    help="a colour photo whose colours steer every input (one reference colours a whole folder or "

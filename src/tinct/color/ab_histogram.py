@@ -12,6 +12,9 @@ import torch
 from .bins import encode_soft
 
 DEFAULT_BANDS = 5          # band centres at 10, 30, 50, 70, 90 in L (0-100)
+DEFAULT_STRENGTH = 0.5     # how strongly a reference re-weights the logits: measured (benchmarks/bench_reference.py,
+                           # BENCHMARKS.md "Reference colours"), the largest tried that keeps an unrelated reference
+                           # within 1 dB of automatic
 
 
 def band_centres(bands: int = DEFAULT_BANDS) -> torch.Tensor:

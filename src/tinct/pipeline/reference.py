@@ -28,11 +28,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..color import lab_to_rgb, rgb_from_u8, rgb_to_lab
-from ..color.ab_histogram import DEFAULT_BANDS, ab_histogram, band_centres, band_weights
+from ..color.ab_histogram import DEFAULT_BANDS, DEFAULT_STRENGTH, ab_histogram, band_centres, band_weights
 from ..files.read import DEFAULT_MAX_PIXELS, ImageError, open_image, to_rgb
 
-DEFAULT_STRENGTH = 0.5      # measured (benchmarks/bench_reference.py, BENCHMARKS.md "Reference colours"): the
-                            # largest tried that keeps an unrelated reference within 1 dB of automatic
 ANALYSIS_PIXELS = 128 * 128  # a reference is analysed at about this many pixels (its colours, not its detail)
 SHRINK = 0.25               # per band: pseudo-mass of the global histogram, as a fraction of the mean band mass
 FLOOR = 0.05                # share of the training prior mixed into q, so a bin absent from the reference is
