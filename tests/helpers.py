@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,22 @@ def hint_follower(max_pixels: int | None = None):
     col = Colorizer(loaded, torch.device("cpu"), **extra)
     col.propagate_hints = False  # what is checked is what reaches the network
     return col
+
+
+class Blocking:
+    """Wraps a colorizer; each colorize call waits until released (holds a server's single worker busy)."""
+
+    def __init__(self, inner, wait_s: float = 60):
+        self.inner, self.wait_s = inner, wait_s
+        self.release, self.entered = threading.Event(), threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def colorize(self, *a, **k):
+        self.entered.set()
+        assert self.release.wait(self.wait_s)
+        return self.inner.colorize(*a, **k)
 
 
 def multipart(fields: dict, boundary: str = "tinctboundary") -> tuple[bytes, str]:

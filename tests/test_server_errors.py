@@ -19,7 +19,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's "use httpx2" deprecation notice
     from fastapi.testclient import TestClient
 
-from helpers import hint_follower, multipart  # noqa: E402
+from helpers import Blocking, hint_follower, multipart  # noqa: E402
 from tinct.server.app import create_app  # noqa: E402
 from tinct.server.forms import parse_hints  # noqa: E402
 from server_client import (  # noqa: E402,F401 - client fixtures are used by name
@@ -180,23 +180,6 @@ def test_parse_hints_accepts_the_documented_form():
 
 
 # --- busy ---------------------------------------------------------------------------------------------------
-
-
-class Blocking:
-    """Wraps a colorizer; each colorize call waits until released (to hold the single worker busy)."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.release = threading.Event()
-        self.entered = threading.Event()
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def colorize(self, *a, **k):
-        self.entered.set()
-        assert self.release.wait(30)
-        return self.inner.colorize(*a, **k)
 
 
 def test_full_queue_answers_503_and_recovers():

@@ -15,27 +15,12 @@ pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 import uvicorn  # noqa: E402
 
-from helpers import hint_follower  # noqa: E402
+from helpers import Blocking, hint_follower  # noqa: E402
 from tinct.server.app import create_app  # noqa: E402
 
 LIMIT = 256 * 1024
 BODY = b"\0" * (3 * 2**20)     # 3 MiB: more than the socket buffers hold, so the client is still sending
 ROUNDS = 6
-
-
-class Blocking:
-    """Wraps a colorizer; each colorize call waits until released (holds the single worker busy)."""
-
-    def __init__(self, inner):
-        self.inner, self.release, self.entered = inner, threading.Event(), threading.Event()
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def colorize(self, *a, **k):
-        self.entered.set()
-        assert self.release.wait(60)
-        return self.inner.colorize(*a, **k)
 
 
 @contextmanager
