@@ -7,7 +7,7 @@ import io
 import os
 import stat
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -58,6 +58,20 @@ class Job:
     fmt: str | None = None    # output format; None: decided from the input (stdin) or the output's extension
     kind: str = "photo"       # 'photo', 'video', 'sequence' (src a frame pattern) or 'url' (src, out: URLs)
     frames: list | None = None  # a sequence's [(number, file)], in order
+
+
+class UsageError(Exception):
+    """A command that cannot be planned at all (one line; exit 2)."""
+
+
+@dataclass
+class Plan:
+    jobs: list = field(default_factory=list)     # files.jobs.Job, each with its kind
+    errors: list = field(default_factory=list)   # (name, cause): inputs that fail at planning
+    skipped: int = 0                             # outputs that exist, skipped at planning (--skip-existing, URLs)
+
+    def of_kind(self, *kinds: str) -> list:
+        return [j for j in self.jobs if j.kind in kinds]
 
 
 @dataclass

@@ -9,27 +9,12 @@ is its own when tinct writes that container (mp4, m4v, mov, mkv, avi), else .mkv
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .jobs import OUTPUT_SUFFIX, Job, cause, output_ext, show
+from .jobs import OUTPUT_SUFFIX, Job, Plan, UsageError, cause, output_ext, show
 from .listing import VIDEO_SUFFIXES, has_subfolders, list_folder, video_out_suffix
 from .outputs import OutputRule, local_key
 from .sequences import SequenceError, is_sequence, numbered_frames
-
-
-class UsageError(Exception):
-    """A command that cannot be planned at all (one line; exit 2)."""
-
-
-@dataclass
-class Plan:
-    jobs: list = field(default_factory=list)     # files.jobs.Job, each with its kind
-    errors: list = field(default_factory=list)   # (name, cause): inputs that fail at planning
-    skipped: int = 0                             # outputs that exist, skipped at planning (--skip-existing, URLs)
-
-    def of_kind(self, *kinds: str) -> list:
-        return [j for j in self.jobs if j.kind in kinds]
 
 
 def plan(opts) -> Plan:

@@ -12,9 +12,8 @@ import os
 import posixpath
 
 from . import urls
-from .jobs import OUTPUT_SUFFIX, Job, cause, is_sibling_output, output_ext, show
+from .jobs import OUTPUT_SUFFIX, Job, Plan, UsageError, cause, is_sibling_output, output_ext, show
 from .outputs import OutputRule, fs_key
-from .plan import Plan, UsageError
 
 
 def place(text: str):
