@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import sys
 import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +176,26 @@ class Blocking:
         self.entered.set()
         assert self.release.wait(self.wait_s)
         return self.inner.colorize(*a, **k)
+
+
+@contextmanager
+def serving(app):
+    """Run ``app`` on a free loopback port in a thread -> its base URL; stopped on exit."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    import uvicorn
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def multipart(fields: dict, boundary: str = "tinctboundary") -> tuple[bytes, str]:

@@ -4,41 +4,19 @@ for a 503 when busy, a bad Host and an over-long Content-Length. Against a real 
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
-import time
-from contextlib import contextmanager
 
 import pytest
 
 pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
-import uvicorn  # noqa: E402
 
-from helpers import Blocking, hint_follower  # noqa: E402
+from helpers import Blocking, hint_follower, serving  # noqa: E402
 from tinct.server.app import create_app  # noqa: E402
 
 LIMIT = 256 * 1024
 BODY = b"\0" * (3 * 2**20)     # 3 MiB: more than the socket buffers hold, so the client is still sending
 ROUNDS = 6
-
-
-@contextmanager
-def serving(app):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def async_posts(url: str, content: bytes, headers: dict, rounds: int = ROUNDS) -> list:
