@@ -19,7 +19,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's "use httpx2" deprecation notice
     from fastapi.testclient import TestClient
 
-from helpers import Blocking, hint_follower, multipart  # noqa: E402
+from helpers import Blocking, hint_follower, multipart, serving  # noqa: E402
 from tinct.server.app import create_app  # noqa: E402
 from tinct.server.forms import parse_hints  # noqa: E402
 from server_client import (  # noqa: E402,F401 - client fixtures are used by name
@@ -218,48 +218,35 @@ def test_full_queue_answers_503_and_recovers():
 
 def test_requests_abandoned_while_queued_are_skipped(tmp_path):
     """The page aborts superseded requests; work for a client that has gone is not done (real uvicorn)."""
-    import socket
-
     import httpx
-    import uvicorn
     blocking = Blocking(hint_follower(PIXEL_LIMIT))
     app = create_app(blocking, max_upload_bytes=UPLOAD_LIMIT, max_pixels=PIXEL_LIMIT, queue_size=4, workers=1)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with serving(app) as base:
         deadline = time.time() + 30
-        while not server.started and time.time() < deadline:
-            time.sleep(0.05)
-        results = {}
+        try:
+            results = {}
 
-        def call(key, timeout):
-            try:
-                results[key] = httpx.post(base + "/api/colorize", files={"image": ("a.png", GOOD)}, timeout=timeout)
-            except httpx.TimeoutException:
-                results[key] = "gave up"
-        first = threading.Thread(target=call, args=("first", 30))
-        first.start()
-        assert blocking.entered.wait(30)
-        quitters = [threading.Thread(target=call, args=(k, 0.5)) for k in ("q1", "q2")]
-        for t in quitters:
-            t.start()
-        for t in quitters:
-            t.join(30)
-        assert results["q1"] == results["q2"] == "gave up"
-        time.sleep(0.3)
-        blocking.release.set()
-        first.join(30)
-        assert png_of(results["first"]).size == (96, 64)
-        while app.state.gate.admitted and time.time() < deadline:
-            time.sleep(0.05)
-        q = httpx.get(base + "/api/health").json()["queue"]
-        assert q["skipped_disconnected"] == 2 and q["served"] == 1 and q["admitted"] == 0, q
-    finally:
-        blocking.release.set()
-        server.should_exit = True
-        thread.join(10)
+            def call(key, timeout):
+                try:
+                    results[key] = httpx.post(base + "/api/colorize", files={"image": ("a.png", GOOD)}, timeout=timeout)
+                except httpx.TimeoutException:
+                    results[key] = "gave up"
+            first = threading.Thread(target=call, args=("first", 30))
+            first.start()
+            assert blocking.entered.wait(30)
+            quitters = [threading.Thread(target=call, args=(k, 0.5)) for k in ("q1", "q2")]
+            for t in quitters:
+                t.start()
+            for t in quitters:
+                t.join(30)
+            assert results["q1"] == results["q2"] == "gave up"
+            time.sleep(0.3)
+            blocking.release.set()
+            first.join(30)
+            assert png_of(results["first"]).size == (96, 64)
+            while app.state.gate.admitted and time.time() < deadline:
+                time.sleep(0.05)
+            q = httpx.get(base + "/api/health").json()["queue"]
+            assert q["skipped_disconnected"] == 2 and q["served"] == 1 and q["admitted"] == 0, q
+        finally:
+            blocking.release.set()
