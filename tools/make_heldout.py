@@ -2,6 +2,7 @@
 
     python tools/make_heldout.py objects --git CALTECH101_GIT -o /work/heldout/objects
     python tools/make_heldout.py faces --git UTKFACE_GIT -o /work/heldout/faces
+    python tools/make_heldout.py people --git CCP_GIT --count 150 -o /work/heldout/people
 
 objects: Caltech-101 (MachineLearning2020/Homework2-Caltech101 at CALTECH_COMMIT, `101_ObjectCategories/`).
 Whole classes: every category except the background clutter and the two face categories (people belong to
@@ -11,6 +12,9 @@ The held-out class names are written to ``classes.txt``: keep them out of any fu
 
 faces: UTKFace ``crop_part1`` (Mohanish-5744/Major_Ensemble_Gender at UTK_COMMIT): 300 photos drawn with
 ``random.Random(0).sample`` from the sorted file names (all 9,780, grey ones included, as first drawn).
+
+people: whole-figure street photos of Clothing Co-Parsing (bearpaw/clothing-co-parsing at CCP_COMMIT,
+``photos/``): ``--count`` photos drawn like the faces. tools/make_trainset.py trains on the other photos.
 
 sample: ``--count`` photos of a folder (e.g. 300 of MiniPlaces train, a training-distribution check set), drawn
 with ``random.Random(seed).sample`` of the sorted paths, linked (not copied) into the output folder.
@@ -32,6 +36,8 @@ from PIL import Image
 
 CALTECH_COMMIT = "836044d"  # full hash resolved and recorded at run time
 UTK_COMMIT = "2f8aa4a5932c395d465f4f58d864b6a17a1b03f6"
+CCP_COMMIT = "fe34fb77721a9973fbae92c05f7f12b664d10110"
+DRAWN = {"faces": ("crop_part1", UTK_COMMIT), "people": ("photos", CCP_COMMIT)}
 IMAGENETTE = {"tench", "english springer", "cassette player", "chain saw", "chainsaw", "church", "french horn",
               "garbage truck", "gas pump", "golf ball", "parachute"}
 NOT_OBJECTS = {"BACKGROUND_Google", "Faces", "Faces_easy"}
@@ -109,8 +115,9 @@ def build_objects(gitdir: Path, commit: str, seed: int, per_class: int) -> tuple
     return chosen, stats
 
 
-def build_faces(gitdir: Path, commit: str, seed: int, count: int) -> tuple[dict[str, bytes], dict]:
-    blobs = list_blobs(gitdir, commit, "crop_part1")
+def build_drawn(gitdir: Path, commit: str, folder: str, seed: int, count: int) -> tuple[dict[str, bytes], dict]:
+    """``count`` files of ``folder`` drawn with ``random.Random(seed).sample`` of the sorted paths."""
+    blobs = list_blobs(gitdir, commit, folder)
     paths = sorted(p for p in blobs if p.lower().endswith(".jpg"))
     picked = sorted(random.Random(seed).sample(paths, count))
     datas = read_blobs(gitdir, [blobs[p] for p in picked])
@@ -139,21 +146,22 @@ def write_sample(source: Path, out: Path, seed: int, count: int) -> int:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("which", choices=["objects", "faces", "sample"])
+    p.add_argument("which", choices=["objects", "faces", "people", "sample"])
     p.add_argument("--git", type=Path, help="git directory of the snapshot, read in place")
     p.add_argument("--source", type=Path, help="sample: the folder to draw from")
     p.add_argument("--commit", default=None)
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--per-class", type=int, default=PER_CLASS)
-    p.add_argument("--count", type=int, default=300, help="faces drawn")
+    p.add_argument("--count", type=int, default=300, help="faces, people or sample photos drawn")
     a = p.parse_args(argv)
     if a.output.exists():
         print(f"make_heldout: {a.output}: already exists (not written over)", file=sys.stderr)
         return 2
     if a.which == "sample":
         return write_sample(a.source, a.output, a.seed, a.count)
-    commit = git(a.git, "rev-parse", a.commit or (CALTECH_COMMIT if a.which == "objects" else UTK_COMMIT)).decode().strip()
+    default = CALTECH_COMMIT if a.which == "objects" else DRAWN[a.which][1]
+    commit = git(a.git, "rev-parse", a.commit or default).decode().strip()
     cmd = "python tools/make_heldout.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if a.which == "objects":
         files, st = build_objects(a.git, commit, a.seed, a.per_class)
@@ -169,8 +177,17 @@ def main(argv=None) -> int:
                   f"| class | files | colour | drawn |\n| --- | --- | --- | --- |\n{rows}")
         write_set(a.output, files, readme)
         (a.output / "classes.txt").write_text("".join(f"{c}\n" for c in st["classes"]))
+    elif a.which == "people":
+        files, st = build_drawn(a.git, commit, "photos", a.seed, a.count)
+        readme = (f"# Held-out whole-figure people (issue 28)\n\nSource: Clothing Co-Parsing (Yang, Luo, Lin, CVPR 2014; "
+                  f"street-fashion photos, one standing person, about 550x830 px; repository under Apache-2.0) as published "
+                  f"in bearpaw/clothing-co-parsing, commit {commit}, `photos/`, read in place.\n\nBuilt by `{cmd}`: "
+                  f"{len(files)} of {st['pool']} photos, `random.Random({a.seed}).sample` of the sorted names. "
+                  f"tools/make_trainset.py leaves them out of the training copy (`ccp`). Mostly young adult women, mostly "
+                  f"light-skinned, no children: not the breadth of ages and skin tones issue 28 asks for.\n")
+        write_set(a.output, files, readme)
     else:
-        files, st = build_faces(a.git, commit, a.seed, a.count)
+        files, st = build_drawn(a.git, commit, "crop_part1", a.seed, a.count)
         readme = (f"# Held-out faces (issue 28)\n\nSource: UTKFace `crop_part1` (non-commercial research only; "
                   f"copyright with the original owners) as published in Mohanish-5744/Major_Ensemble_Gender, commit "
                   f"{commit}, read in place.\n\nBuilt by `{cmd}`: {len(files)} of {st['pool']} files, "
