@@ -71,3 +71,22 @@ def test_a_class_shared_with_imagenette_is_refused(tmp_path):
     subprocess.run(git + ["commit", "-qm", "x"], check=True)
     with pytest.raises(SystemExit, match="Imagenette"):
         tool.main(["objects", "--git", str(repo / ".git"), "--commit", "HEAD", "-o", str(tmp_path / "o")])
+
+
+def test_people_draw_whole_photos_seeded(tmp_path):
+    tool = load_tool()
+    repo = tmp_path / "snap"
+    for i in range(8):
+        jpeg(repo / "photos" / f"{i:04d}.jpg", True, i)
+    jpeg(repo / "annotations" / "0000.jpg", True, 99)  # not a photo of the set
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(git[:3] + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "x"], check=True)
+    out = tmp_path / "people"
+    assert tool.main(["people", "--git", str(repo / ".git"), "--commit", "HEAD", "--count", "3", "-o", str(out)]) == 0
+    listed = (out / "files.txt").read_text().split()
+    expected = sorted(__import__("random").Random(0).sample([f"photos/{i:04d}.jpg" for i in range(8)], 3))
+    assert listed == [p.split("/", 1)[1] for p in expected]
+    assert all((out / p).read_bytes() == (repo / "photos" / p).read_bytes() for p in listed)
+    assert "whole-figure people" in (out / "README.md").read_text()
