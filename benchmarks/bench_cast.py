@@ -114,10 +114,12 @@ def markdown(res: dict, order: list[str]) -> str:
         for s in sets:
             r, g = res[(s, v)], res[(s, "grey")]
             if v == "grey":
-                cells.append(f"{r['mean_colour_error']:.2f} · truth a* {r['mean_a_truth']:+.1f} b* {r['mean_b_truth']:+.1f}")
+                cells.append(f"{r['mean_colour_error']:.2f} · truth a* {r['mean_a_truth']:+.1f} "
+                             f"b* {r['mean_b_truth']:+.1f}")
             else:
                 cells.append(f"**{r['mean_colour_error']:.2f}** · {r['psnr'] - g['psnr']:+.2f} dB · "
-                             f"{r['auc_rebalanced'] - g['auc_rebalanced']:+.1f} · {r['colourfulness_ratio'] * 100:.0f} % · "
+                             f"{r['auc_rebalanced'] - g['auc_rebalanced']:+.1f} · "
+                             f"{r['colourfulness_ratio'] * 100:.0f} % · "
                              f"a* {r['mean_a']:+.1f} b* {r['mean_b']:+.1f}")
         lines.append(f"| {'shipped (T 1)' if v == 'base' else v} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

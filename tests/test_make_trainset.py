@@ -1,4 +1,4 @@
-"""tools/make_trainset.py: a pinned snapshot extracted in place, held-out classes and files removed, manifest written."""
+"""tools/make_trainset.py: a pinned snapshot extracted in place, held-out classes and files removed, a manifest."""
 import importlib.util
 import json
 import subprocess
@@ -34,6 +34,8 @@ def snapshot(tmp_path):
         jpeg(repo / "ds/train/n001/images" / f"n001_{i}.JPEG", i)        # kept: kettle
         jpeg(repo / "ds/train/n002/images" / f"n002_{i}.JPEG", 10 + i)   # held out by synset: lamp
         jpeg(repo / "ds/people" / f"{i:04d}.jpg", 20 + i)
+    for name in ("0000", "0001", "0100"):                                # the same photos under another crop
+        jpeg(repo / "ds/aligned" / f"{name}.jpg", 60 + int(name))
     jpeg(repo / "ds/train/n001/images/tiny.JPEG", 30, size=(40, 90))     # under 64 px
     (repo / "ds/train/n001/n001_boxes.txt").write_text("x\n")
     jpeg(repo / "ds/val/images/val_0.JPEG", 40)
@@ -60,19 +62,22 @@ def sources(tool, commit):
                           annotations={"ds/val": "ds/val/val_annotations.txt"})
     people = tool.Source("people", "someone/data", commit, ("ds/people",), "test licence", class_depth=0,
                          heldout_files="people")
-    return objects, people
+    aligned = tool.Source("aligned", "someone/data", commit, ("ds/aligned",), "test licence", class_depth=0,
+                          heldout_files="people", skip_names_of="people")
+    return objects, people, aligned
 
 
 def test_extracts_in_place_without_heldout_classes_files_or_small_images(snapshot, tmp_path, monkeypatch):
     snaps, commit, heldout = snapshot
     tool = load_tool()
-    objects, people = sources(tool, commit)
-    monkeypatch.setattr(tool, "SOURCES", {"objs": objects, "people": people})
+    objects, people, aligned = sources(tool, commit)
+    monkeypatch.setattr(tool, "SOURCES", {"objs": objects, "people": people, "aligned": aligned})
     out = tmp_path / "out"
-    argv = ["objs", "people", "--snapshots", str(snaps), "--heldout", str(heldout), "-o", str(out)]
+    argv = ["objs", "people", "aligned", "--snapshots", str(snaps), "--heldout", str(heldout), "-o", str(out)]
     assert tool.main(argv) == 0
     kept = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert kept == ["objs/MANIFEST.json", "objs/ds/train/n001/images/n001_0.JPEG", "objs/ds/train/n001/images/n001_1.JPEG",
+    assert kept == ["aligned/MANIFEST.json", "aligned/ds/aligned/0100.jpg",
+                    "objs/MANIFEST.json", "objs/ds/train/n001/images/n001_0.JPEG", "objs/ds/train/n001/images/n001_1.JPEG",
                     "objs/ds/train/n001/images/n001_2.JPEG", "objs/ds/val/images/val_0.JPEG",
                     "people/MANIFEST.json", "people/ds/people/0000.jpg", "people/ds/people/0002.jpg"]
     src = snaps / "someone+data" / "repo"
@@ -80,10 +85,13 @@ def test_extracts_in_place_without_heldout_classes_files_or_small_images(snapsho
     m = json.loads((out / "objs" / "MANIFEST.json").read_text())
     assert m["commit"] == commit and m["licence"] == "test licence" and m["repository"] == "someone/data"
     assert m["per_class"] == {"n001": 4} and m["images"] == 4 and m["dropped_classes"] == ["n002"]
-    assert m["dropped"] == {"heldout_classes": 4, "heldout_files": 0, "small": 1, "unreadable": 0, "not_images": 2}
+    assert m["dropped"] == {"heldout_classes": 4, "heldout_files": 0, "duplicates": 0, "small": 1, "unreadable": 0,
+                           "not_images": 2}
     assert m["names"] == {"n001": "kettle"}
     p = json.loads((out / "people" / "MANIFEST.json").read_text())
     assert p["per_class"] == {"people": 2} and p["dropped"]["heldout_files"] == 1
+    d = json.loads((out / "aligned" / "MANIFEST.json").read_text())
+    assert d["images"] == 1 and d["dropped"]["heldout_files"] == 1 and d["dropped"]["duplicates"] == 1
     assert not list(out.glob(".*.part"))
     # never written over: that source is refused, the rest of the batch goes on
     (out / "people" / "MANIFEST.json").write_text("mine")
@@ -94,7 +102,7 @@ def test_extracts_in_place_without_heldout_classes_files_or_small_images(snapsho
 def test_a_kept_class_named_like_a_heldout_class_stops_the_source(snapshot, tmp_path, monkeypatch, capsys):
     snaps, commit, heldout = snapshot
     tool = load_tool()
-    objects, _ = sources(tool, commit)
+    objects, _, _ = sources(tool, commit)
     leaky = tool.Source("objs", objects.repo, commit, objects.paths, objects.licence, drop_classes=(),
                         names_file=objects.names_file, annotations=objects.annotations)
     monkeypatch.setattr(tool, "SOURCES", {"objs": leaky})
@@ -109,7 +117,7 @@ def test_a_kept_class_named_like_a_heldout_class_stops_the_source(snapshot, tmp_
 def test_missing_heldout_list_is_refused(snapshot, tmp_path, monkeypatch, capsys):
     snaps, commit, heldout = snapshot
     tool = load_tool()
-    _, people = sources(tool, commit)
+    _, people, _ = sources(tool, commit)
     (heldout / "people" / "files.txt").unlink()
     monkeypatch.setattr(tool, "SOURCES", {"people": people})
     assert tool.main(["people", "--snapshots", str(snaps), "--heldout", str(heldout), "-o", str(tmp_path / "o")]) == 2
@@ -118,7 +126,8 @@ def test_missing_heldout_list_is_refused(snapshot, tmp_path, monkeypatch, capsys
 
 def test_name_check_matches_whole_words_and_synonyms():
     tool = load_tool()
-    held = {c: tool.words(tool.HELDOUT_ALIASES.get(c.lower(), c)) for c in ("lamp", "cougar_body", "water_lilly", "watch")}
+    held = {c: tool.words(tool.HELDOUT_ALIASES.get(c.lower(), c))
+            for c in ("lamp", "cougar_body", "water_lilly", "watch")}
     assert tool.clashes("cougar, puma, catamount", held) == ["cougar_body"]
     assert tool.clashes("lampshade, lamp shade", held) == ["lamp"]
     assert tool.clashes("stopwatch", held) == []          # whole words only (dropped by hand in SOURCES)

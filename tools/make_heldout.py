@@ -179,12 +179,13 @@ def main(argv=None) -> int:
         (a.output / "classes.txt").write_text("".join(f"{c}\n" for c in st["classes"]))
     elif a.which == "people":
         files, st = build_drawn(a.git, commit, "photos", a.seed, a.count)
-        readme = (f"# Held-out whole-figure people (issue 28)\n\nSource: Clothing Co-Parsing (Yang, Luo, Lin, CVPR 2014; "
-                  f"street-fashion photos, one standing person, about 550x830 px; repository under Apache-2.0) as published "
-                  f"in bearpaw/clothing-co-parsing, commit {commit}, `photos/`, read in place.\n\nBuilt by `{cmd}`: "
-                  f"{len(files)} of {st['pool']} photos, `random.Random({a.seed}).sample` of the sorted names. "
-                  f"tools/make_trainset.py leaves them out of the training copy (`ccp`). Mostly young adult women, mostly "
-                  f"light-skinned, no children: not the breadth of ages and skin tones issue 28 asks for.\n")
+        readme = (f"# Held-out whole-figure people (issue 28)\n\nSource: Clothing Co-Parsing (Yang, Luo, Lin, "
+                  f"CVPR 2014; street-fashion photos, one standing person, about 550x830 px; repository under "
+                  f"Apache-2.0) as published in bearpaw/clothing-co-parsing, commit {commit}, `photos/`, read in "
+                  f"place.\n\nBuilt by `{cmd}`: {len(files)} of {st['pool']} photos, `random.Random({a.seed}).sample` "
+                  f"of the sorted names. tools/make_trainset.py leaves them out of the training copy (`ccp`). Mostly "
+                  f"young adult women, mostly light-skinned, no children: not the breadth of ages and skin tones "
+                  f"issue 28 asks for.\n")
         write_set(a.output, files, readme)
     else:
         files, st = build_drawn(a.git, commit, "crop_part1", a.seed, a.count)

@@ -3,20 +3,17 @@
     python tools/make_trainset.py cub clothing ccp --snapshots SNAPSHOTS --heldout /work/heldout -o /work/data/src
 
 Each source in ``SOURCES`` is a public repository pinned at a full commit. Its folders are extracted with
-``git archive COMMIT PATH | tar -x`` (files byte for byte, no re-encoding) into ``OUTPUT/NAME/`` (the repository's
-own paths below it), then pruned:
+``git archive COMMIT PATH | tar -x`` (files byte for byte) into ``OUTPUT/NAME/`` (the repository's paths below it),
+then pruned of: whole classes overlapping the held-out object classes (``drop_classes``, e.g. the Tiny ImageNet
+synsets, also in Tiny's ``val/`` through ``val_annotations.txt``); the files of a held-out set (``heldout_files``:
+``HELDOUT/SET/files.txt``, names relative to the first path); the same photos as another source (``skip_names_of``);
+images under ``MIN_SIDE`` px a side or unreadable; every file that is not an image.
 
-- whole classes held out because they overlap the held-out object classes (``drop_classes``: the 18 Tiny ImageNet
-  synsets, also from Tiny's ``val/`` through ``val_annotations.txt``);
-- files of a held-out set (``heldout_files``: e.g. ``HELDOUT/faces/files.txt``, names relative to the first path);
-- images under ``MIN_SIDE`` px a side or unreadable, and every file that is not an image.
-
-Before anything is written, every kept class name is checked against the held-out object classes
-(``HELDOUT/objects/classes.txt``) by whole words; a match that is neither dropped nor listed in ``allow``
-(reviewed by hand: e.g. the Pigeon Guillemot is a seabird, not a pigeon) stops that source with exit 2.
-``OUTPUT/NAME/MANIFEST.json`` records source, commit, licence, counts per class and what was removed.
-Work happens in ``OUTPUT/.NAME.part`` and is renamed at the end; an existing ``OUTPUT/NAME`` is never written
-over (that source is refused, the others go on, exit 2). ``SNAPSHOTS/owner+name`` is the snapshot's git
+Before anything is written, every kept class name is checked against ``HELDOUT/objects/classes.txt`` by whole
+words; a match neither dropped nor in ``allow`` (reviewed by hand: the Pigeon Guillemot is a seabird, not a pigeon)
+stops that source with exit 2. ``OUTPUT/NAME/MANIFEST.json`` records source, commit, licence, counts per class and
+what was removed. Work happens in ``OUTPUT/.NAME.part``, renamed at the end; an existing ``OUTPUT/NAME`` is never
+written over (that source is refused, the others go on, exit 2). ``SNAPSHOTS/owner+name`` is the snapshot's git
 directory (or holds ``repo/`` or ``repo/.git``).
 """
 from __future__ import annotations
@@ -63,9 +60,10 @@ class Source:
     drop_classes: tuple[str, ...] = ()
     heldout_files: str | None = None  # held-out set whose files.txt lists files to drop (relative to paths[0])
     annotations: dict[str, str] = field(default_factory=dict)  # folder -> file "image<TAB>class..." (Tiny val)
-    names_file: str | None = None   # "class<TAB>readable name" in the snapshot (Tiny words.txt)
+    names_file: str | None = None   # "class<TAB>readable name" lines (Tiny words.txt) or a JSON {class: name}
     names: dict[str, str] = field(default_factory=dict)
     allow: tuple[str, ...] = ()     # classes the name check flags that are not the held-out object (reviewed)
+    skip_names_of: str | None = None  # another source: files with a base name found in its folders are duplicates
 
 
 SOURCES = {s.name: s for s in (
@@ -86,6 +84,13 @@ SOURCES = {s.name: s for s in (
            allow=("Pigeon_Guillemot", "Scissor_tailed_Flycatcher")),  # seabird and flycatcher: no pigeon, no scissors
     Source("clothing", "alexeygrigorev/clothing-dataset-small", "11961516512414bf9f6c150a832cfd21b54a6b54",
            ("train", "validation", "test"), "CC0 1.0 (public domain)"),
+    Source("flowers", "alonw/image-classifier-102", "f7b6415a7992fdb766d45f3200e49d0e8453bff8",
+           ("flower_data/train", "flower_data/valid", "flower_data/test"),
+           "Oxford 102 Category Flowers (Nilsback, Zisserman 2008; VGG, research use; cite the ICVGIP 2008 paper)",
+           names_file="cat_to_name.json", drop_classes=("54", "73", "78")),  # sunflower, water lily, lotus: held out
+    Source("utk_aligned", "xerow03/UTKFace", "d5a7ff2988caf3f49d2c6b47c7569fcf3fc85a0f", ("data",),
+           "UTKFace (aligned and cropped, 200x200): non-commercial research only", class_depth=0,
+           heldout_files="faces", skip_names_of="utk"),
     Source("ccp", "bearpaw/clothing-co-parsing", "fe34fb77721a9973fbae92c05f7f12b664d10110", ("photos",),
            "Clothing Co-Parsing (Yang, Luo, Lin 2014), repository under Apache-2.0; cite the CVPR 2014 paper",
            class_depth=0, heldout_files="people"),
@@ -163,7 +168,10 @@ def read_annotations(gitdir: Path, commit: str, src: Source) -> dict[str, str]:
 
 def read_names(gitdir: Path, commit: str, src: Source) -> dict[str, str]:
     names = dict(src.names)
-    if src.names_file:
+    if src.names_file and src.names_file.endswith(".json"):
+        for key, val in json.loads(git(gitdir, "show", f"{commit}:{src.names_file}")).items():
+            names.setdefault(key, val)
+    elif src.names_file:
         for line in git(gitdir, "show", f"{commit}:{src.names_file}").decode().splitlines():
             key, _, val = line.partition("\t")
             names.setdefault(key, val)
@@ -179,11 +187,19 @@ def image_ok(path: Path) -> str:
         return "unreadable"
 
 
-def build_source(src: Source, gitdir: Path, out: Path, heldout: Path, command: str = "") -> dict:
+def names_of(snapshots: Path, name: str) -> set[str]:
+    """Base names of the image files of source ``name`` (the same photos under another crop: duplicates)."""
+    other = SOURCES[name]
+    gitdir = find_gitdir(snapshots, other.repo)
+    return {Path(p).name for p in list_files(gitdir, other.commit, other.paths) if Path(p).suffix.lower() in IMAGE_EXTS}
+
+
+def build_source(src: Source, snapshots: Path, out: Path, heldout: Path, command: str = "") -> dict:
     """Extract and prune ``src`` into ``out/src.name``; return the manifest. Raises BadSource, writes nothing then."""
     final, part = out / src.name, out / f".{src.name}.part"
     if final.exists():
         raise BadSource(f"{final}: already exists (not written over)")
+    gitdir = find_gitdir(snapshots, src.repo)
     try:
         commit = git(gitdir, "rev-parse", "--verify", f"{src.commit}^{{commit}}").decode().strip()
     except subprocess.CalledProcessError:
@@ -195,6 +211,7 @@ def build_source(src: Source, gitdir: Path, out: Path, heldout: Path, command: s
         if not listing.is_file():
             raise BadSource(f"{listing}: missing (build the held-out set first: tools/make_heldout.py)")
         held_files = {f"{src.paths[0]}/{line}" for line in listing.read_text().split()}
+    duplicates = names_of(snapshots, src.skip_names_of) if src.skip_names_of else set()
     annotated = read_annotations(gitdir, commit, src)
     names = read_names(gitdir, commit, src)
     listed = list_files(gitdir, commit, src.paths)
@@ -216,7 +233,8 @@ def build_source(src: Source, gitdir: Path, out: Path, heldout: Path, command: s
             if archive.wait() != 0:
                 raise BadSource(f"{src.name}: git archive {commit} {top} failed")
         counts: dict[str, int] = {}
-        dropped = {"heldout_classes": 0, "heldout_files": 0, "small": 0, "unreadable": 0, "not_images": 0}
+        dropped = {"heldout_classes": 0, "heldout_files": 0, "duplicates": 0, "small": 0, "unreadable": 0,
+                   "not_images": 0}
         for path in listed:
             local = part / path
             cls = class_of(src, path, annotated)
@@ -226,6 +244,8 @@ def build_source(src: Source, gitdir: Path, out: Path, heldout: Path, command: s
                 why = "heldout_classes"
             elif path in held_files:
                 why = "heldout_files"
+            elif Path(path).name in duplicates:
+                why = "duplicates"
             else:
                 why = image_ok(local)
             if why == "ok":
@@ -237,6 +257,7 @@ def build_source(src: Source, gitdir: Path, out: Path, heldout: Path, command: s
             if not any(d.iterdir()):
                 d.rmdir()
         manifest = {"source": src.name, "repository": src.repo, "commit": commit, "paths": list(src.paths),
+                    "duplicates_of": src.skip_names_of,
                     "licence": src.licence, "images": sum(counts.values()), "classes": len(counts),
                     "dropped": dropped, "dropped_classes": sorted(set(src.drop_classes) & set(classes)),
                     "allowed_name_matches": {c: clashes(names.get(c, c), held) for c in src.allow if c in classes},
@@ -262,7 +283,7 @@ def main(argv=None) -> int:
     for name in a.sources:
         src = SOURCES[name]
         try:
-            m = build_source(src, find_gitdir(a.snapshots, src.repo), a.output, a.heldout, command)
+            m = build_source(src, a.snapshots, a.output, a.heldout, command)
         except BadSource as exc:
             print(f"make_trainset: {exc}", file=sys.stderr)
             rc = 2
