@@ -228,10 +228,11 @@ def build_source(src: Source, snapshots: Path, out: Path, heldout: Path, command
     part.mkdir(parents=True)
     try:
         for top in src.paths:
-            archive = subprocess.Popen(["git", f"--git-dir={gitdir}", "archive", commit, top], stdout=subprocess.PIPE)
+            archive = subprocess.Popen(["git", f"--git-dir={gitdir}", "archive", commit, top],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             subprocess.run(["tar", "-x", "-C", str(part)], stdin=archive.stdout, check=True)
-            if archive.wait() != 0:
-                raise BadSource(f"{src.name}: git archive {commit} {top} failed")
+            if archive.wait() != 0:  # (a snapshot lacking unrelated big blobs may warn, harmlessly, on success)
+                raise BadSource(f"{src.name}: git archive {commit} {top} failed: {archive.stderr.read().decode()}")
         counts: dict[str, int] = {}
         dropped = {"heldout_classes": 0, "heldout_files": 0, "duplicates": 0, "small": 0, "unreadable": 0,
                    "not_images": 0}
