@@ -36,6 +36,9 @@ def snapshot(tmp_path):
         jpeg(repo / "ds/people" / f"{i:04d}.jpg", 20 + i)
     for name in ("0000", "0001", "0100"):                                # the same photos under another crop
         jpeg(repo / "ds/aligned" / f"{name}.jpg", 60 + int(name))
+    jpeg(repo / "ds/valset/dup.JPEG", 1)                                 # a test photo that is also n001_1
+    jpeg(repo / "ds/copy/k/0000.jpg", 20)                                # byte for byte people/0000.jpg
+    jpeg(repo / "ds/copy/k/0002.jpg", 99)                                # a name of people/, other content
     jpeg(repo / "ds/train/n001/images/tiny.JPEG", 30, size=(40, 90))     # under 64 px
     (repo / "ds/train/n001/n001_boxes.txt").write_text("x\n")
     jpeg(repo / "ds/val/images/val_0.JPEG", 40)
@@ -59,39 +62,43 @@ def snapshot(tmp_path):
 def sources(tool, commit):
     objects = tool.Source("objs", "someone/data", commit, ("ds/train", "ds/val"), "test licence",
                           drop_classes=("n002",), names_file="ds/words.txt",
-                          annotations={"ds/val": "ds/val/val_annotations.txt"})
+                          annotations={"ds/val": "ds/val/val_annotations.txt"}, not_in=("ds/valset",))
     people = tool.Source("people", "someone/data", commit, ("ds/people",), "test licence", class_depth=0,
                          heldout_files="people")
     aligned = tool.Source("aligned", "someone/data", commit, ("ds/aligned",), "test licence", class_depth=0,
-                          heldout_files="people", skip_names_of="people")
-    return objects, people, aligned
+                          heldout_files="people", same_as="people")
+    copy = tool.Source("copy", "someone/data", commit, ("ds/copy",), "test licence", same_as="people", same_by="blob")
+    return objects, people, aligned, copy
 
 
 def test_extracts_in_place_without_heldout_classes_files_or_small_images(snapshot, tmp_path, monkeypatch):
     snaps, commit, heldout = snapshot
     tool = load_tool()
-    objects, people, aligned = sources(tool, commit)
-    monkeypatch.setattr(tool, "SOURCES", {"objs": objects, "people": people, "aligned": aligned})
+    objects, people, aligned, copy = sources(tool, commit)
+    monkeypatch.setattr(tool, "SOURCES", {"objs": objects, "people": people, "aligned": aligned, "copy": copy})
     out = tmp_path / "out"
-    argv = ["objs", "people", "aligned", "--snapshots", str(snaps), "--heldout", str(heldout), "-o", str(out)]
+    argv = ["objs", "people", "aligned", "copy", "--snapshots", str(snaps), "--heldout", str(heldout), "-o", str(out)]
     assert tool.main(argv) == 0
     kept = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert kept == ["aligned/MANIFEST.json", "aligned/ds/aligned/0100.jpg",
-                    "objs/MANIFEST.json", "objs/ds/train/n001/images/n001_0.JPEG", "objs/ds/train/n001/images/n001_1.JPEG",
-                    "objs/ds/train/n001/images/n001_2.JPEG", "objs/ds/val/images/val_0.JPEG",
+                    "copy/MANIFEST.json", "copy/ds/copy/k/0002.jpg", "objs/MANIFEST.json",
+                    "objs/ds/train/n001/images/n001_0.JPEG", "objs/ds/train/n001/images/n001_2.JPEG",
+                    "objs/ds/val/images/val_0.JPEG",
                     "people/MANIFEST.json", "people/ds/people/0000.jpg", "people/ds/people/0002.jpg"]
     src = snaps / "someone+data" / "repo"
     assert (out / "objs/ds/val/images/val_0.JPEG").read_bytes() == (src / "ds/val/images/val_0.JPEG").read_bytes()
     m = json.loads((out / "objs" / "MANIFEST.json").read_text())
     assert m["commit"] == commit and m["licence"] == "test licence" and m["repository"] == "someone/data"
-    assert m["per_class"] == {"n001": 4} and m["images"] == 4 and m["dropped_classes"] == ["n002"]
-    assert m["dropped"] == {"heldout_classes": 4, "heldout_files": 0, "duplicates": 0, "small": 1, "unreadable": 0,
+    assert m["per_class"] == {"n001": 3} and m["images"] == 3 and m["dropped_classes"] == ["n002"]
+    assert m["dropped"] == {"heldout_classes": 4, "heldout_files": 1, "duplicates": 0, "small": 1, "unreadable": 0,
                            "not_images": 2}
     assert m["names"] == {"n001": "kettle"}
     p = json.loads((out / "people" / "MANIFEST.json").read_text())
     assert p["per_class"] == {"people": 2} and p["dropped"]["heldout_files"] == 1
     d = json.loads((out / "aligned" / "MANIFEST.json").read_text())
     assert d["images"] == 1 and d["dropped"]["heldout_files"] == 1 and d["dropped"]["duplicates"] == 1
+    c = json.loads((out / "copy" / "MANIFEST.json").read_text())
+    assert c["per_class"] == {"k": 1} and c["dropped"]["duplicates"] == 1 and c["duplicates_of"] == "people"
     assert not list(out.glob(".*.part"))
     # never written over: that source is refused, the rest of the batch goes on
     (out / "people" / "MANIFEST.json").write_text("mine")
@@ -102,7 +109,7 @@ def test_extracts_in_place_without_heldout_classes_files_or_small_images(snapsho
 def test_a_kept_class_named_like_a_heldout_class_stops_the_source(snapshot, tmp_path, monkeypatch, capsys):
     snaps, commit, heldout = snapshot
     tool = load_tool()
-    objects, _, _ = sources(tool, commit)
+    objects = sources(tool, commit)[0]
     leaky = tool.Source("objs", objects.repo, commit, objects.paths, objects.licence, drop_classes=(),
                         names_file=objects.names_file, annotations=objects.annotations)
     monkeypatch.setattr(tool, "SOURCES", {"objs": leaky})
@@ -117,7 +124,7 @@ def test_a_kept_class_named_like_a_heldout_class_stops_the_source(snapshot, tmp_
 def test_missing_heldout_list_is_refused(snapshot, tmp_path, monkeypatch, capsys):
     snaps, commit, heldout = snapshot
     tool = load_tool()
-    _, people, _ = sources(tool, commit)
+    people = sources(tool, commit)[1]
     (heldout / "people" / "files.txt").unlink()
     monkeypatch.setattr(tool, "SOURCES", {"people": people})
     assert tool.main(["people", "--snapshots", str(snaps), "--heldout", str(heldout), "-o", str(tmp_path / "o")]) == 2

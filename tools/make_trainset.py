@@ -6,15 +6,15 @@ Each source in ``SOURCES`` is a public repository pinned at a full commit. Its f
 ``git archive COMMIT PATH | tar -x`` (files byte for byte) into ``OUTPUT/NAME/`` (the repository's paths below it),
 then pruned of: whole classes overlapping the held-out object classes (``drop_classes``, e.g. the Tiny ImageNet
 synsets, also in Tiny's ``val/`` through ``val_annotations.txt``); the files of a held-out set (``heldout_files``:
-``HELDOUT/SET/files.txt``, names relative to the first path); the same photos as another source (``skip_names_of``);
+``HELDOUT/SET/files.txt``, names relative to the first path) and files identical to one in ``not_in`` (val, test);
+photos another source has (``same_as``, by base name, e.g. another crop, or by content: ``same_by="blob"``);
 images under ``MIN_SIDE`` px a side or unreadable; every file that is not an image.
 
 Before anything is written, every kept class name is checked against ``HELDOUT/objects/classes.txt`` by whole
 words; a match neither dropped nor in ``allow`` (reviewed by hand: the Pigeon Guillemot is a seabird, not a pigeon)
-stops that source with exit 2. ``OUTPUT/NAME/MANIFEST.json`` records source, commit, licence, counts per class and
-what was removed. Work happens in ``OUTPUT/.NAME.part``, renamed at the end; an existing ``OUTPUT/NAME`` is never
-written over (that source is refused, the others go on, exit 2). ``SNAPSHOTS/owner+name`` is the snapshot's git
-directory (or holds ``repo/`` or ``repo/.git``).
+stops that source with exit 2. ``OUTPUT/NAME/MANIFEST.json`` records source, commit, licence, counts per class,
+what was removed. Work happens in ``OUTPUT/.NAME.part``, renamed at the end; an existing ``OUTPUT/NAME`` is refused
+(the others go on, exit 2). ``SNAPSHOTS/owner+name`` is a snapshot's git directory (or holds ``repo[/.git]``).
 """
 from __future__ import annotations
 
@@ -31,8 +31,7 @@ from PIL import Image
 
 MIN_SIDE = 64
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
-# Tiny ImageNet synsets sharing a class with the held-out Caltech-101 classes: the 18 of MODEL.md and the cougar
-# (n02125311, held out as cougar_body and cougar_face), which the name check below found
+# Tiny ImageNet synsets sharing a class with the held-out classes: the 18 of MODEL.md and the cougar (n02125311)
 TINY_HELDOUT = ("n02795169", "n02841315", "n01917289", "n02279972", "n02281406", "n02950826", "n04099969",
                 "n01984695", "n01983481", "n02268443", "n02504458", "n03637318", "n02509815", "n07873807",
                 "n01770393", "n01768244", "n04507155", "n04328186", "n02125311")
@@ -40,9 +39,8 @@ TINY_HELDOUT = ("n02795169", "n02841315", "n01917289", "n02279972", "n02281406",
 # colour photo, so no car is held out (station wagon, freight car, sports car)
 TINY_ALLOW = ("n01882714", "n02814533", "n03393912", "n04285008")
 IMAGENETTE_NAMES = {"n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
-                    "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn",
-                    "n03417042": "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball",
-                    "n03888605": "parachute"}
+                    "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn", "n03417042":
+                    "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball", "n03888605": "parachute"}
 # held-out class folder names -> the object they show, for the name check
 HELDOUT_ALIASES = {"leopards": "leopard", "motorbikes": "motorbike", "airplanes": "airplane", "car_side": "car",
                    "cougar_body": "cougar", "cougar_face": "cougar", "crocodile_head": "crocodile",
@@ -63,12 +61,15 @@ class Source:
     names_file: str | None = None   # "class<TAB>readable name" lines (Tiny words.txt) or a JSON {class: name}
     names: dict[str, str] = field(default_factory=dict)
     allow: tuple[str, ...] = ()     # classes the name check flags that are not the held-out object (reviewed)
-    skip_names_of: str | None = None  # another source: files with a base name found in its folders are duplicates
+    same_as: str | None = None      # another source: its photos found here again are dropped as duplicates
+    same_by: str = "name"           # ... matched by base "name" or by file content ("blob")
+    not_in: tuple[str, ...] = ()    # folders of the snapshot never trained on (val, test): identical files dropped
 
 
 SOURCES = {s.name: s for s in (
     Source("mp", "rathull/CTFs", "f35c219885f163ca00a045236dd44be489598837", ("data/images/train",),
-           "MIT CSAIL MiniPlaces: non-commercial research and education", class_depth=2),
+           "MIT CSAIL MiniPlaces: non-commercial research and education", class_depth=2,
+           not_in=("data/images/val", "data/images/test")),
     Source("tiny", "rangeetpan/IMagenet", "6125d8a1069df02232eb57678fd46c700411dd45",
            ("tiny-imagenet-200/train", "tiny-imagenet-200/val"),
            "Stanford CS231n Tiny ImageNet; ImageNet terms of access (non-commercial research/education)",
@@ -88,9 +89,12 @@ SOURCES = {s.name: s for s in (
            ("flower_data/train", "flower_data/valid", "flower_data/test"),
            "Oxford 102 Category Flowers (Nilsback, Zisserman 2008; VGG, research use; cite the ICVGIP 2008 paper)",
            names_file="cat_to_name.json", drop_classes=("54", "73", "78")),  # sunflower, water lily, lotus: held out
+    Source("mp_rest", "sulekahraman/miniplaces", "bbba576d70c3237054b40520a6cd95cfa17a351f", ("data/train",),
+           "MIT CSAIL MiniPlaces: non-commercial research and education (the train photos `mp` lacks; never val/test)",
+           same_as="mp", same_by="blob", not_in=("data/val", "data/test")),
     Source("utk_aligned", "xerow03/UTKFace", "d5a7ff2988caf3f49d2c6b47c7569fcf3fc85a0f", ("data",),
            "UTKFace (aligned and cropped, 200x200): non-commercial research only", class_depth=0,
-           heldout_files="faces", skip_names_of="utk"),
+           heldout_files="faces", same_as="utk"),
     Source("ccp", "bearpaw/clothing-co-parsing", "fe34fb77721a9973fbae92c05f7f12b664d10110", ("photos",),
            "Clothing Co-Parsing (Yang, Luo, Lin 2014), repository under Apache-2.0; cite the CVPR 2014 paper",
            class_depth=0, heldout_files="people"),
@@ -122,8 +126,7 @@ def heldout_names(heldout: Path) -> dict[str, list[str]]:
     path = heldout / "objects" / "classes.txt"
     if not path.is_file():
         raise BadSource(f"{path}: missing (the held-out object classes are needed for the name check)")
-    classes = path.read_text().split()
-    return {c: words(HELDOUT_ALIASES.get(c.lower(), c)) for c in classes}
+    return {c: words(HELDOUT_ALIASES.get(c.lower(), c)) for c in path.read_text().split()}
 
 
 def clashes(name: str, held: dict[str, list[str]]) -> list[str]:
@@ -137,9 +140,10 @@ def clashes(name: str, held: dict[str, list[str]]) -> list[str]:
     return hits
 
 
-def list_files(gitdir: Path, commit: str, paths: tuple[str, ...]) -> list[str]:
-    out = git(gitdir, "ls-tree", "-r", "--name-only", commit, "--", *paths).decode()
-    return [p for p in out.splitlines() if p]
+def list_files(gitdir: Path, commit: str, paths: tuple[str, ...]) -> dict[str, str]:
+    """``{path: blob sha}`` of the files under ``paths`` at ``commit``."""
+    out = git(gitdir, "ls-tree", "-r", "-z", commit, "--", *paths).decode()
+    return {entry.split("\t", 1)[1]: entry.split()[2] for entry in out.split("\0") if entry}
 
 
 def class_of(src: Source, path: str, annotated: dict[str, str]) -> str | None:
@@ -149,31 +153,24 @@ def class_of(src: Source, path: str, annotated: dict[str, str]) -> str | None:
             rel = path[len(top) + 1:]
             if top in src.annotations:
                 return annotated.get(rel.rsplit("/", 1)[-1])
-            parts = rel.split("/")
-            if src.class_depth == 0:
-                return src.name
-            return "/".join(parts[:src.class_depth]) if len(parts) > src.class_depth else None
+            parts, depth = rel.split("/"), src.class_depth
+            return src.name if depth == 0 else ("/".join(parts[:depth]) if len(parts) > depth else None)
     return None
 
 
 def read_annotations(gitdir: Path, commit: str, src: Source) -> dict[str, str]:
-    annotated = {}
-    for ann in src.annotations.values():
-        for line in git(gitdir, "show", f"{commit}:{ann}").decode().splitlines():
-            cols = line.split("\t")
-            if len(cols) >= 2:
-                annotated[cols[0]] = cols[1]
-    return annotated
+    rows = [line.split("\t") for ann in src.annotations.values()
+            for line in git(gitdir, "show", f"{commit}:{ann}").decode().splitlines()]
+    return {cols[0]: cols[1] for cols in rows if len(cols) >= 2}
 
 
 def read_names(gitdir: Path, commit: str, src: Source) -> dict[str, str]:
     names = dict(src.names)
-    if src.names_file and src.names_file.endswith(".json"):
-        for key, val in json.loads(git(gitdir, "show", f"{commit}:{src.names_file}")).items():
-            names.setdefault(key, val)
-    elif src.names_file:
-        for line in git(gitdir, "show", f"{commit}:{src.names_file}").decode().splitlines():
-            key, _, val = line.partition("\t")
+    if src.names_file:
+        text = git(gitdir, "show", f"{commit}:{src.names_file}").decode()
+        pairs = json.loads(text).items() if src.names_file.endswith(".json") else \
+            (line.partition("\t")[::2] for line in text.splitlines())
+        for key, val in pairs:
             names.setdefault(key, val)
     return names
 
@@ -187,11 +184,15 @@ def image_ok(path: Path) -> str:
         return "unreadable"
 
 
-def names_of(snapshots: Path, name: str) -> set[str]:
-    """Base names of the image files of source ``name`` (the same photos under another crop: duplicates)."""
+def same_key(path: str, blob: str, by: str) -> str:
+    return blob if by == "blob" else Path(path).name
+
+
+def keys_of(snapshots: Path, name: str, by: str) -> set[str]:
+    """Base names or blob ids of the image files of source ``name`` (photos found again: duplicates)."""
     other = SOURCES[name]
-    gitdir = find_gitdir(snapshots, other.repo)
-    return {Path(p).name for p in list_files(gitdir, other.commit, other.paths) if Path(p).suffix.lower() in IMAGE_EXTS}
+    listed = list_files(find_gitdir(snapshots, other.repo), other.commit, other.paths)
+    return {same_key(p, b, by) for p, b in listed.items() if Path(p).suffix.lower() in IMAGE_EXTS}
 
 
 def build_source(src: Source, snapshots: Path, out: Path, heldout: Path, command: str = "") -> dict:
@@ -211,7 +212,8 @@ def build_source(src: Source, snapshots: Path, out: Path, heldout: Path, command
         if not listing.is_file():
             raise BadSource(f"{listing}: missing (build the held-out set first: tools/make_heldout.py)")
         held_files = {f"{src.paths[0]}/{line}" for line in listing.read_text().split()}
-    duplicates = names_of(snapshots, src.skip_names_of) if src.skip_names_of else set()
+    duplicates = keys_of(snapshots, src.same_as, src.same_by) if src.same_as else set()
+    avoid = set(list_files(gitdir, commit, src.not_in).values()) if src.not_in else set()
     annotated = read_annotations(gitdir, commit, src)
     names = read_names(gitdir, commit, src)
     listed = list_files(gitdir, commit, src.paths)
@@ -243,9 +245,9 @@ def build_source(src: Source, snapshots: Path, out: Path, heldout: Path, command
                 why = "not_images"
             elif cls in src.drop_classes:
                 why = "heldout_classes"
-            elif path in held_files:
+            elif path in held_files or listed[path] in avoid:
                 why = "heldout_files"
-            elif Path(path).name in duplicates:
+            elif same_key(path, listed[path], src.same_by) in duplicates:
                 why = "duplicates"
             else:
                 why = image_ok(local)
@@ -258,7 +260,7 @@ def build_source(src: Source, snapshots: Path, out: Path, heldout: Path, command
             if not any(d.iterdir()):
                 d.rmdir()
         manifest = {"source": src.name, "repository": src.repo, "commit": commit, "paths": list(src.paths),
-                    "duplicates_of": src.skip_names_of,
+                    "duplicates_of": src.same_as,
                     "licence": src.licence, "images": sum(counts.values()), "classes": len(counts),
                     "dropped": dropped, "dropped_classes": sorted(set(src.drop_classes) & set(classes)),
                     "allowed_name_matches": {c: clashes(names.get(c, c), held) for c in src.allow if c in classes},
@@ -285,12 +287,11 @@ def main(argv=None) -> int:
         src = SOURCES[name]
         try:
             m = build_source(src, a.snapshots, a.output, a.heldout, command)
+            print(f"{a.output / name}: {m['images']} images, {m['classes']} classes ({src.repo}@{m['commit'][:10]}); "
+                  f"dropped {m['dropped']}")
         except BadSource as exc:
             print(f"make_trainset: {exc}", file=sys.stderr)
             rc = 2
-            continue
-        print(f"{a.output / name}: {m['images']} images, {m['classes']} classes ({src.repo}@{m['commit'][:10]}); "
-              f"dropped {m['dropped']}")
     return rc
 
 
