@@ -1,0 +1,54 @@
+"""benchmarks/bench_cast.py: decode variants scored per set, warm photos grouped, the MODEL.md table."""
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_cast", ROOT / "benchmarks" / "bench_cast.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["bench_cast"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def photo(path: Path, rgb, seed: int):
+    px = np.clip(np.array(rgb, np.float32) + np.random.default_rng(seed).normal(0, 20, (48, 64, 3)), 0, 255)
+    Image.fromarray(px.astype(np.uint8)).save(path)
+
+
+def test_variants_scored_and_warm_photos_grouped(colorizer, tmp_path):
+    bench = load_bench()
+    folder = tmp_path / "set"
+    folder.mkdir()
+    photo(folder / "orange.png", (230, 120, 30), 0)    # truth mean a* > 6, b* > 18: warm
+    photo(folder / "blue.png", (60, 90, 200), 1)
+    photo(folder / "green.png", (70, 160, 60), 2)
+    sets = bench.parse_sets([f"s={folder}:2", f"all={folder}"], seed=0)
+    assert len(sets["s"]) == 2 and len(sets["all"]) == 3
+    res = bench.score(colorizer, {"all": sets["all"]}, warm_from=["all"], log=lambda m: None)
+    assert res[("all", "grey")]["images"] == 3 and res[("warm (all)", "base")]["images"] == 1
+    grey, base, pull = res[("all", "grey")], res[("all", "base")], res[("all", "pull0.5")]
+    assert abs(grey["mean_a"]) < 0.5 and abs(grey["mean_b"]) < 0.5 and grey["colourfulness_ratio"] < 0.05
+    assert base["colourfulness_ratio"] > 0.05
+    _, prior = bench.variants(colorizer)
+    for k, p in zip(("mean_a", "mean_b"), prior):   # pull0.5 moves each output's mean ab halfway to the prior's
+        assert pull[k] == pytest.approx(base[k] + 0.5 * (p - base[k]), abs=1.5)
+    table = bench.markdown(res, ["all", "warm (all)"]).splitlines()
+    assert table[0] == "| decode | all (3) | warm (all) (1) |"
+    assert table[2].startswith("| grey | ") and "truth a*" in table[2]
+    assert [row.split(" | ")[0] for row in table[3:]] == [
+        "| shipped (T 1)", "| T0.7", "| rb0.5", "| rb1.0", "| divprior0.25", "| mulprior0.25", "| lowconf1.0",
+        "| pull0.5"]
+
+
+def test_a_set_spec_naming_no_folder_is_refused(tmp_path):
+    bench = load_bench()
+    with pytest.raises(SystemExit, match="NAME=FOLDER"):
+        bench.parse_sets([f"x={tmp_path / 'missing'}"], seed=0)
