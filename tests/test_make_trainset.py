@@ -149,3 +149,14 @@ def test_pinned_sources_hold_out_the_tiny_imagenet_overlap():
     tiny = tool.SOURCES["tiny"]
     assert len(set(tiny.drop_classes)) == 19 and "n02125311" in tiny.drop_classes  # the 18 + the cougar
     assert tool.SOURCES["utk"].heldout_files == "faces" and tool.SOURCES["ccp"].heldout_files == "people"
+
+
+def test_a_commit_missing_from_the_snapshot_is_one_clear_line(snapshot, tmp_path, monkeypatch, capsys):
+    snaps, _, heldout = snapshot
+    tool = load_tool()
+    gone = tool.Source("gone", "someone/data", "0" * 40, ("ds/people",), "test licence", class_depth=0)
+    monkeypatch.setattr(tool, "SOURCES", {"gone": gone})
+    assert tool.main(["gone", "--snapshots", str(snaps), "--heldout", str(heldout), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("make_trainset: ") and "rev-parse" in err and err.count("\n") == 1
+    assert not (tmp_path / "o" / "gone").exists()

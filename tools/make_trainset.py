@@ -106,7 +106,10 @@ class BadSource(Exception):
 
 
 def git(gitdir: Path, *args: str) -> bytes:
-    return subprocess.run(["git", f"--git-dir={gitdir}", *args], capture_output=True, check=True).stdout
+    run = subprocess.run(["git", f"--git-dir={gitdir}", *args], capture_output=True)
+    if run.returncode:
+        raise BadSource(f"{gitdir}: git {' '.join(args)}: {run.stderr.decode().strip()}")
+    return run.stdout
 
 
 def find_gitdir(snapshots: Path, repo: str) -> Path:
@@ -201,10 +204,7 @@ def build_source(src: Source, snapshots: Path, out: Path, heldout: Path, command
     if final.exists():
         raise BadSource(f"{final}: already exists (not written over)")
     gitdir = find_gitdir(snapshots, src.repo)
-    try:
-        commit = git(gitdir, "rev-parse", "--verify", f"{src.commit}^{{commit}}").decode().strip()
-    except subprocess.CalledProcessError:
-        raise BadSource(f"{gitdir}: commit {src.commit} of {src.repo} is not in this snapshot") from None
+    commit = git(gitdir, "rev-parse", "--verify", f"{src.commit}^{{commit}}").decode().strip()
     held = heldout_names(heldout)
     held_files: set[str] = set()
     if src.heldout_files:
@@ -232,8 +232,8 @@ def build_source(src: Source, snapshots: Path, out: Path, heldout: Path, command
         for top in src.paths:
             archive = subprocess.Popen(["git", f"--git-dir={gitdir}", "archive", commit, top],
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            subprocess.run(["tar", "-x", "-C", str(part)], stdin=archive.stdout, check=True)
-            if archive.wait() != 0:  # (a snapshot lacking unrelated big blobs may warn, harmlessly, on success)
+            untar = subprocess.run(["tar", "-x", "-C", str(part)], stdin=archive.stdout)
+            if archive.wait() != 0 or untar.returncode:  # (a snapshot lacking unrelated big blobs may warn on success)
                 raise BadSource(f"{src.name}: git archive {commit} {top} failed: {archive.stderr.read().decode()}")
         counts: dict[str, int] = {}
         dropped = {"heldout_classes": 0, "heldout_files": 0, "duplicates": 0, "small": 0, "unreadable": 0,
