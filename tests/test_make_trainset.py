@@ -36,6 +36,7 @@ def snapshot(tmp_path):
         jpeg(repo / "ds/people" / f"{i:04d}.jpg", 20 + i)
     for name in ("0000", "0001", "0100"):                                # the same photos under another crop
         jpeg(repo / "ds/aligned" / f"{name}.jpg", 60 + int(name))
+    jpeg(repo / "ds/train/n001/images/twin.JPEG", 77)                    # a held-out photo under another name
     jpeg(repo / "ds/valset/dup.JPEG", 1)                                 # a test photo that is also n001_1
     jpeg(repo / "ds/copy/k/0000.jpg", 20)                                # byte for byte people/0000.jpg
     jpeg(repo / "ds/copy/k/0002.jpg", 99)                                # a name of people/, other content
@@ -54,6 +55,7 @@ def snapshot(tmp_path):
     heldout = tmp_path / "heldout"
     (heldout / "objects").mkdir(parents=True)
     (heldout / "objects" / "classes.txt").write_text("lamp\npigeon\n")
+    jpeg(heldout / "objects" / "lamp" / "image_0001.jpg", 77)
     (heldout / "people").mkdir()
     (heldout / "people" / "files.txt").write_text("0001.jpg\n")
     return tmp_path / "snapshots", commit, heldout
@@ -90,7 +92,7 @@ def test_extracts_in_place_without_heldout_classes_files_or_small_images(snapsho
     m = json.loads((out / "objs" / "MANIFEST.json").read_text())
     assert m["commit"] == commit and m["licence"] == "test licence" and m["repository"] == "someone/data"
     assert m["per_class"] == {"n001": 3} and m["images"] == 3 and m["dropped_classes"] == ["n002"]
-    assert m["dropped"] == {"heldout_classes": 4, "heldout_files": 1, "duplicates": 0, "small": 1, "unreadable": 0,
+    assert m["dropped"] == {"heldout_classes": 4, "heldout_files": 2, "duplicates": 0, "small": 1, "unreadable": 0,
                            "not_images": 2}
     assert m["names"] == {"n001": "kettle"}
     p = json.loads((out / "people" / "MANIFEST.json").read_text())

@@ -2,19 +2,15 @@
 
     python tools/make_trainset.py cub clothing ccp --snapshots SNAPSHOTS --heldout /work/heldout -o /work/data/src
 
-Each source in ``SOURCES`` is a public repository pinned at a full commit. Its folders are extracted with
-``git archive COMMIT PATH | tar -x`` (files byte for byte) into ``OUTPUT/NAME/`` (the repository's paths below it),
-then pruned of: whole classes overlapping the held-out object classes (``drop_classes``, e.g. the Tiny ImageNet
-synsets, also in Tiny's ``val/`` through ``val_annotations.txt``); the files of a held-out set (``heldout_files``:
-``HELDOUT/SET/files.txt``, names relative to the first path) and files identical to one in ``not_in`` (val, test);
-photos another source has (``same_as``, by base name, e.g. another crop, or by content: ``same_by="blob"``);
-images under ``MIN_SIDE`` px a side or unreadable; every file that is not an image.
-
-Before anything is written, every kept class name is checked against ``HELDOUT/objects/classes.txt`` by whole
-words; a match neither dropped nor in ``allow`` (reviewed by hand: the Pigeon Guillemot is a seabird, not a pigeon)
-stops that source with exit 2. ``OUTPUT/NAME/MANIFEST.json`` records source, commit, licence, counts per class,
-what was removed. Work happens in ``OUTPUT/.NAME.part``, renamed at the end; an existing ``OUTPUT/NAME`` is refused
-(the others go on, exit 2). ``SNAPSHOTS/owner+name`` is a snapshot's git directory (or holds ``repo[/.git]``).
+Each source in ``SOURCES`` is a public repository pinned at a full commit; its folders are extracted with
+``git archive COMMIT PATH | tar -x`` (files byte for byte) into ``OUTPUT/NAME/``, then pruned of: whole classes
+overlapping the held-out object classes (``drop_classes``; in Tiny's ``val/`` through its annotations); the files of
+a held-out set (``heldout_files``: ``HELDOUT/SET/files.txt``); any file with the bytes of a held-out photo or of a
+file in ``not_in`` (val, test); photos another source has (``same_as``, by base name or by content); images under
+``MIN_SIDE`` px or unreadable; non-images. First, every kept class name is checked against the held-out classes by
+whole words: a match neither dropped nor in ``allow`` (reviewed) stops that source. ``MANIFEST.json`` records source,
+commit, licence, counts per class, what was removed. Work happens in ``OUTPUT/.NAME.part``; an existing ``OUTPUT/NAME``
+is refused. Bad sources: one line each, the others go on, exit 2. ``SNAPSHOTS/owner+name``: a git dir (or ``repo/``).
 """
 from __future__ import annotations
 
@@ -35,8 +31,7 @@ IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
 TINY_HELDOUT = ("n02795169", "n02841315", "n01917289", "n02279972", "n02281406", "n02950826", "n04099969",
                 "n01984695", "n01983481", "n02268443", "n02504458", "n03637318", "n02509815", "n07873807",
                 "n01770393", "n01768244", "n04507155", "n04328186", "n02125311")
-# flagged by the name check, reviewed: koala ("kangaroo bear") is no kangaroo; the held-out car_side class has no
-# colour photo, so no car is held out (station wagon, freight car, sports car)
+# name-check hits reviewed: koala ("kangaroo bear"); cars (the held-out car_side class has no colour photo)
 TINY_ALLOW = ("n01882714", "n02814533", "n03393912", "n04285008")
 IMAGENETTE_NAMES = {"n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
                     "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn", "n03417042":
@@ -143,6 +138,13 @@ def clashes(name: str, held: dict[str, list[str]]) -> list[str]:
     return hits
 
 
+def heldout_blobs(heldout: Path) -> set[str]:
+    """Git blob ids of every file of the held-out sets: a training file with the same bytes is dropped."""
+    paths = "".join(f"{p}\n" for p in sorted(heldout.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    run = subprocess.run(["git", "hash-object", "--stdin-paths"], input=paths.encode(), capture_output=True, check=True)
+    return set(run.stdout.decode().split())
+
+
 def list_files(gitdir: Path, commit: str, paths: tuple[str, ...]) -> dict[str, str]:
     """``{path: blob sha}`` of the files under ``paths`` at ``commit``."""
     out = git(gitdir, "ls-tree", "-r", "-z", commit, "--", *paths).decode()
@@ -181,8 +183,7 @@ def read_names(gitdir: Path, commit: str, src: Source) -> dict[str, str]:
 def image_ok(path: Path) -> str:
     """'ok', 'small' or 'unreadable' (reads the header only)."""
     try:
-        with Image.open(path) as im:
-            return "ok" if min(im.size) >= MIN_SIDE else "small"
+        return "ok" if min(Image.open(path).size) >= MIN_SIDE else "small"
     except Exception:  # noqa: BLE001 - any decoder failure means the file is not a usable image
         return "unreadable"
 
@@ -206,14 +207,12 @@ def build_source(src: Source, snapshots: Path, out: Path, heldout: Path, command
     gitdir = find_gitdir(snapshots, src.repo)
     commit = git(gitdir, "rev-parse", "--verify", f"{src.commit}^{{commit}}").decode().strip()
     held = heldout_names(heldout)
-    held_files: set[str] = set()
-    if src.heldout_files:
-        listing = heldout / src.heldout_files / "files.txt"
-        if not listing.is_file():
-            raise BadSource(f"{listing}: missing (build the held-out set first: tools/make_heldout.py)")
-        held_files = {f"{src.paths[0]}/{line}" for line in listing.read_text().split()}
+    listing = heldout / src.heldout_files / "files.txt" if src.heldout_files else None
+    if listing and not listing.is_file():
+        raise BadSource(f"{listing}: missing (build the held-out set first: tools/make_heldout.py)")
+    held_files = {f"{src.paths[0]}/{line}" for line in listing.read_text().split()} if listing else set()
     duplicates = keys_of(snapshots, src.same_as, src.same_by) if src.same_as else set()
-    avoid = set(list_files(gitdir, commit, src.not_in).values()) if src.not_in else set()
+    avoid = heldout_blobs(heldout) | (set(list_files(gitdir, commit, src.not_in).values()) if src.not_in else set())
     annotated = read_annotations(gitdir, commit, src)
     names = read_names(gitdir, commit, src)
     listed = list_files(gitdir, commit, src.paths)
@@ -236,8 +235,8 @@ def build_source(src: Source, snapshots: Path, out: Path, heldout: Path, command
             if archive.wait() != 0 or untar.returncode:  # (a snapshot lacking unrelated big blobs may warn on success)
                 raise BadSource(f"{src.name}: git archive {commit} {top} failed: {archive.stderr.read().decode()}")
         counts: dict[str, int] = {}
-        dropped = {"heldout_classes": 0, "heldout_files": 0, "duplicates": 0, "small": 0, "unreadable": 0,
-                   "not_images": 0}
+        dropped = dict.fromkeys(("heldout_classes", "heldout_files", "duplicates", "small", "unreadable",
+                                 "not_images"), 0)
         for path in listed:
             local = part / path
             cls = class_of(src, path, annotated)
@@ -260,11 +259,11 @@ def build_source(src: Source, snapshots: Path, out: Path, heldout: Path, command
             if not any(d.iterdir()):
                 d.rmdir()
         manifest = {"source": src.name, "repository": src.repo, "commit": commit, "paths": list(src.paths),
-                    "duplicates_of": src.same_as,
                     "licence": src.licence, "images": sum(counts.values()), "classes": len(counts),
-                    "dropped": dropped, "dropped_classes": sorted(set(src.drop_classes) & set(classes)),
+                    "dropped": dropped, "duplicates_of": src.same_as, "command": command,
+                    "dropped_classes": sorted(set(src.drop_classes) & set(classes)),
                     "allowed_name_matches": {c: clashes(names.get(c, c), held) for c in src.allow if c in classes},
-                    "command": command, "per_class": {c: counts[c] for c in sorted(counts)},
+                    "per_class": {c: counts[c] for c in sorted(counts)},
                     "names": {c: names[c] for c in sorted(counts) if c in names}}
         (part / "MANIFEST.json").write_text(json.dumps(manifest, indent=1) + "\n")
         part.rename(final)
@@ -287,8 +286,8 @@ def main(argv=None) -> int:
         src = SOURCES[name]
         try:
             m = build_source(src, a.snapshots, a.output, a.heldout, command)
-            print(f"{a.output / name}: {m['images']} images, {m['classes']} classes ({src.repo}@{m['commit'][:10]}); "
-                  f"dropped {m['dropped']}")
+            print(f"{a.output / name}: {m['images']} images, {m['classes']} classes "
+                  f"({src.repo}@{m['commit'][:10]}); dropped {m['dropped']}")
         except BadSource as exc:
             print(f"make_trainset: {exc}", file=sys.stderr)
             rc = 2
