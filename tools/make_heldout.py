@@ -178,7 +178,7 @@ def main(argv=None) -> int:
         write_set(a.output, files, readme)
         (a.output / "classes.txt").write_text("".join(f"{c}\n" for c in st["classes"]))
     elif a.which == "people":
-        files, st = build_drawn(a.git, commit, "photos", a.seed, a.count)
+        files, st = build_drawn(a.git, commit, DRAWN["people"][0], a.seed, a.count)
         readme = (f"# Held-out whole-figure people (issue 28)\n\nSource: Clothing Co-Parsing (Yang, Luo, Lin, "
                   f"CVPR 2014; street-fashion photos, one standing person, about 550x830 px; repository under "
                   f"Apache-2.0) as published in bearpaw/clothing-co-parsing, commit {commit}, `photos/`, read in "
@@ -188,7 +188,7 @@ def main(argv=None) -> int:
                   f"issue 28 asks for.\n")
         write_set(a.output, files, readme)
     else:
-        files, st = build_drawn(a.git, commit, "crop_part1", a.seed, a.count)
+        files, st = build_drawn(a.git, commit, DRAWN["faces"][0], a.seed, a.count)
         readme = (f"# Held-out faces (issue 28)\n\nSource: UTKFace `crop_part1` (non-commercial research only; "
                   f"copyright with the original owners) as published in Mohanish-5744/Major_Ensemble_Gender, commit "
                   f"{commit}, read in place.\n\nBuilt by `{cmd}`: {len(files)} of {st['pool']} files, "
