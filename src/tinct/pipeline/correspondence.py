@@ -7,9 +7,10 @@ ab distribution at its ``k`` best matches (softmax-weighted by similarity), a *l
 per-band histogram, with a confidence from the best match's similarity. Where confidence is low the per-band
 histogram stays in charge:
 
-    ratio(x) = c(x) * (log q_local(x) - log p_train) + (1 - c(x)) * sum_b w_b(L) (log q_b - log p_train)
+    ratio(x) = c(x) * GAIN * (log q_local(x) - log p_train) + (1 - c(x)) * sum_b w_b(L) (log q_b - log p_train)
 
-``c(x) = clamp((sim(x) - LOW) / (HIGH - LOW), 0, 1)``. The reference side (features and per-location ab codes)
+``c(x) = clamp((sim(x) - LOW) / (HIGH - LOW), 0, 1)``: a match-confidence adaptive strength, the reference is
+followed more where (and as far as) the photo matches it. The reference side (features and per-location ab codes)
 is computed once per reference (cached with its prior, pipeline/reference.py); the photo's features are those of
 the network's own forward pass (captured by a hook on its encoder: no second pass).
 """
@@ -24,9 +25,13 @@ import torch.nn.functional as F
 from ..color.bins import encode_soft
 
 FEATURE_LEVELS = (1, 2)   # encoder outputs used: stride 8 (40 channels) and stride 16 (112 channels)
-TOP_K = 4                 # reference locations each photo location takes its colours from
+TOP_K = 8                 # reference locations each photo location takes its colours from
 TAU = 0.05                # softmax temperature over the top-k similarities
-LOW, HIGH = 0.5, 0.8      # best-match similarity -> confidence 0 .. 1 (chosen on wallpapers/MiniPlaces train)
+LOW, HIGH = 0.45, 0.75    # best-match similarity -> confidence 0 .. 1
+GAIN = 2.5                # the local re-weighting's strength, relative to the histograms': where the match is
+                          # confident a reference is followed more (related references match at a mean best
+                          # similarity of ~0.75, unrelated ones ~0.45-0.5). LOW, HIGH, GAIN, TOP_K were chosen on
+                          # the wallpapers and 100 MiniPlaces train photos (BENCHMARKS.md "Reference colours")
 FLOOR = 0.05              # share of the training prior in a local q (as pipeline/reference.py)
 
 _captured = threading.local()
@@ -88,29 +93,33 @@ def reference_match(net, l: torch.Tensor, ab: torch.Tensor, centres: torch.Tenso
     return ReferenceMatch(feats.flatten(1).contiguous(), (codes / codes.sum(1, keepdim=True)).contiguous())
 
 
-def local_ratio(feats: torch.Tensor, match: ReferenceMatch, prior: torch.Tensor, k: int = TOP_K,
-                tau: float = TAU, low: float = LOW, high: float = HIGH) -> tuple[torch.Tensor, torch.Tensor]:
+def local_ratio(feats: torch.Tensor, match: ReferenceMatch, prior: torch.Tensor, k: int | None = None,
+                tau: float | None = None, low: float | None = None, high: float | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
     """The photo's features ``(N, C, h, w)`` (:func:`describe`) -> (``(N, Q, h, w)`` log q_local - log p_train,
-    confidence ``(N, 1, h, w)`` in [0, 1])."""
+    a channels-last view; confidence ``(N, 1, h, w)`` in [0, 1]). ``k``, ``tau``, ``low``, ``high``: default
+    :data:`TOP_K`, :data:`TAU`, :data:`LOW`, :data:`HIGH`."""
+    k, tau = k or TOP_K, tau or TAU
+    low, high = LOW if low is None else low, HIGH if high is None else high
     n, c, h, w = feats.shape
     f = feats.flatten(2).transpose(1, 2)                                       # (N, hw, C)
     sim = f @ match.feats.to(f)                                                # (N, hw, Nr)
     top, idx = sim.topk(min(k, sim.shape[-1]), dim=-1)
     wts = torch.softmax(top / tau, -1)
-    q = torch.einsum("npk,npkq->npq", wts, match.codes.to(f)[idx])             # (N, hw, Q)
+    q = (wts.unsqueeze(-2) @ match.codes.to(f)[idx]).squeeze(-2)              # (N, hw, Q)
     p = prior.to(f).clamp(min=1e-4)
     p = p / p.sum()
-    ratio = ((1 - FLOOR) * q + FLOOR * p).log() - p.log()
+    ratio = q.mul_(1 - FLOOR).add_(FLOOR * p).log_().sub_(p.log())
     conf = ((top[..., 0] - low) / (high - low)).clamp(0, 1)
-    return ratio.transpose(1, 2).reshape(n, -1, h, w), conf.view(n, 1, h, w)
+    return ratio.view(n, h, w, -1).permute(0, 3, 1, 2), conf.view(n, 1, h, w)
 
 
-def blend(band_ratio: torch.Tensor, feats: torch.Tensor, match: ReferenceMatch, prior: torch.Tensor,
-          gain: float = 1.0, **kw) -> torch.Tensor:
-    """The per-pixel band re-weighting ``band_ratio`` ``(N, Q, h, w)`` with the local one (times ``gain``) mixed
-    in by confidence (both brought to ``band_ratio``'s grid)."""
+def local_term(feats: torch.Tensor, match: ReferenceMatch, prior: torch.Tensor, size, gain: float | None = None,
+               **kw) -> tuple[torch.Tensor, torch.Tensor]:
+    """-> (``gain * c * (log q_local - log p_train)`` ``(N, Q, *size)``, channels-last; the confidence ``c``
+    ``(N, 1, *size)``), computed on the feature grid and brought to ``size`` (the logits' grid) bilinearly.
+    ``gain`` defaults to :data:`GAIN`."""
     ratio, conf = local_ratio(feats, match, prior, **kw)
-    size = band_ratio.shape[-2:]
-    ratio = F.interpolate(ratio, size=size, mode="bilinear", align_corners=False)
-    conf = F.interpolate(conf, size=size, mode="bilinear", align_corners=False).to(band_ratio)
-    return band_ratio * (1 - conf) + ratio.to(band_ratio) * (conf * gain)
+    ratio = ratio.mul_(conf * (GAIN if gain is None else gain))
+    term = F.interpolate(ratio, size=size, mode="bilinear", align_corners=False)   # fast on channels-last
+    return term, F.interpolate(conf, size=size, mode="bilinear", align_corners=False)

@@ -13,8 +13,10 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..color import rgb_from_u8, rgb_to_lab
+from ..color.ab_histogram import band_weights
 from . import correspondence as corr
 from .reference import ReferencePrior, reweight_logits
 
@@ -26,7 +28,8 @@ _lock = threading.Lock()
 
 def reweight(colorizer, logits: torch.Tensor, opts, l: torch.Tensor | None) -> torch.Tensor:
     """``colorizer``'s logits ``(N, Q, h, w)`` for the network inputs ``l`` ``(N, 1, H, W)`` re-weighted by the
-    reference colours in ``opts`` (unchanged without a reference or at strength 0)."""
+    reference colours in ``opts`` (unchanged without a reference or at strength 0):
+    ``logits + S * ((1 - c) * sum_b w_b(L) ratio_b + c * GAIN * local_ratio)`` (pipeline/correspondence.py)."""
     ref: ReferencePrior | None = opts.reference
     strength = opts.reference_strength
     if ref is None or strength == 0:
@@ -38,9 +41,12 @@ def reweight(colorizer, logits: torch.Tensor, opts, l: torch.Tensor | None) -> t
     match = _match(colorizer, ref, opts.size) if l is not None else None
     if match is None:
         return reweight_logits(logits, l, ratio, ref.bands, strength)
-    band = reweight_logits(torch.zeros_like(logits), l, ratio, ref.bands, 1.0)
-    feats = _photo_features(colorizer, l)
-    return logits + strength * corr.blend(band, feats.to(logits), match, train_prior.to(logits))
+    size = logits.shape[-2:]
+    local, conf = corr.local_term(_photo_features(colorizer, l).to(logits), match, train_prior.to(logits), size)
+    ls = F.interpolate(l.float().to(logits.device), size=size, mode="area")[:, 0]              # (N, h, w)
+    w = band_weights(ls, ref.bands.to(logits.device)).to(logits) * (1 - conf[:, 0])           # (B, N, h, w)
+    delta = torch.einsum("bnhw,bq->nqhw", w, ratio.to(logits)).add_(local)
+    return delta.mul_(strength).add_(logits)
 
 
 def _photo_features(colorizer, l: torch.Tensor) -> torch.Tensor:
