@@ -3,7 +3,6 @@ encoder features match the reference's, with a confidence; elsewhere the per-ban
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from test_reference import mean_ab

@@ -1,5 +1,5 @@
-"""``--reference``, ``--palette``, ``--reference-strength`` and the reading of ``--frame-reference`` (issue 27): their definitions, parsing and
-validation, shared by ``tinct colorize`` for photos, folders, videos and image sequences.
+"""``--reference``, ``--palette``, ``--reference-strength`` and the reading of ``--frame-reference`` (issue 27):
+their definitions, parsing and validation, shared by ``tinct colorize`` for photos, folders, videos and image sequences.
 
 A palette is ``"#rrggbb,#rrggbb[:weight],..."``; a malformed one is argparse's usage error (exit 2). The reference
 photo is read through the same safe reader and pixel limit as the photos (files/read.py) and checked to have

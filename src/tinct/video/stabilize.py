@@ -23,7 +23,8 @@ same ab as ``tinct.color.decode`` with the colorizer's bins, temperature and reb
 pixel rows: ``decode_rows``) and recombined with each frame's full-resolution L.
 
 Hints ``{frame: [hint, ...]}`` are added to the network's hint channels from their frame on, moved along the
-flow each frame, and dropped at the next cut.
+flow each frame, and dropped at the next cut. Frame references (``frame_options``: video/frame_references.py)
+switch the reference colours from their frame on; the smoothing restarts there, so no frame before it is changed.
 """
 from __future__ import annotations
 
