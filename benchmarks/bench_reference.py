@@ -9,12 +9,14 @@ and colourised; scores are PSNR (dB, RGB) against the truth, means over the phot
 - oracle: the truth itself as the reference;
 - unrelated: the next photo in the list as the reference, at each strength;
 - palette: the truth's 5 dominant colours (k-means in Lab, weights = cluster sizes);
-- pan clip (video / album): ``--frames`` crops panning over one wallpaper, the first colour crop as the
-  reference: mean PSNR, flicker (mean |ab change| of the shared scene region between consecutive frames) and
-  album spread (std over frames of the shared region's mean a, b), with and without the reference;
+- clips (video / album; benchmarks/reference_clips.py): ``--frames`` crops panning over each of
+  ``--clip-sources`` (default: every 4th wallpaper) and the colour videos ``--videos``, greyed, the first colour
+  frame as the reference: mean PSNR, flicker and album spread, with and without the reference, per clip and
+  mean;
 - speed: a 512x512 photo with a (cached) reference vs automatic, interleaved, same process.
 
-Usage: python benchmarks/bench_reference.py [--photos DIR ...] [--strengths 0.5,1,1.5] [--bands 1,5] [--json F]
+Usage: python benchmarks/bench_reference.py [--photos DIR ...] [--strengths 0.5,1,1.5] [--bands 1,5]
+       [--methods band,local] [--frames 20] [--clip-sources PHOTO ...] [--videos CLIP ...] [--json F]
 """
 from __future__ import annotations
 
@@ -29,13 +31,16 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, interleaved, machine  # noqa: E402
+from reference_clips import mean_over, pan_scores, video_scores  # noqa: E402
 
 from tinct.color import lab_to_rgb, rgb_from_u8, rgb_to_lab  # noqa: E402
 from tinct.color.metrics import psnr  # noqa: E402
 from tinct.files.read import list_images, open_image  # noqa: E402
+from tinct.pipeline import reference_local  # noqa: E402
 from tinct.pipeline.colorizer import Colorizer  # noqa: E402
 from tinct.pipeline.reference import DEFAULT_STRENGTH, ReferenceError, analyse_reference  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 SIDE = 384    # photos are scored at about this longer side (CPU budget)
 
 
@@ -75,8 +80,10 @@ def dominant_palette(rgb: np.ndarray, k: int = 5, iters: int = 20, seed: int = 0
     return [("#%02x%02x%02x" % tuple(v), float(n)) for v, n in zip(rgb_c, counts) if n > 0]
 
 
-def photo_scores(col: Colorizer, photos: list, strengths: list, bands: list) -> dict:
+def photo_scores(col: Colorizer, photos: list, strengths: list, bands: list, methods=("local",)) -> dict:
+    """Mean PSNR per case; ``methods``: "band" (histograms only) and/or "local" (+ local correspondence)."""
     rows = {}
+    local_default = reference_local.LOCAL
 
     def add(name, value):
         rows.setdefault(name, []).append(value)
@@ -98,58 +105,18 @@ def photo_scores(col: Colorizer, photos: list, strengths: list, bands: list) -> 
                 unrel = analyse_reference(other, col.centres.cpu(), bands=nb)
             except ReferenceError:
                 continue
-            for s in strengths:
-                tag = f"bands={nb} strength={s:g}"
+            for s, method in [(s, m) for s in strengths for m in methods]:
+                reference_local.LOCAL = method == "local"
+                tag = f"bands={nb} strength={s:g}" + (" local" if method == "local" else "")
                 add(f"related (left half), right half, {tag}",
                     score(col.colorize(grey, reference=left, reference_strength=s)[right], truth[right]))
                 add(f"oracle, {tag}", score(col.colorize(grey, reference=whole, reference_strength=s), truth))
                 add(f"unrelated, {tag}", score(col.colorize(grey, reference=unrel, reference_strength=s), truth))
+            reference_local.LOCAL = local_default
         for s in strengths:
             add(f"palette (5 dominant), strength={s:g}",
                 score(col.colorize(grey, palette=pal, reference_strength=s), truth))
     return {k: round(float(np.mean(v)), 3) for k, v in rows.items()} | {"photos": len(photos)}
-
-
-def pan_clip(wallpaper: np.ndarray, frames: int, size: tuple = (320, 240)) -> tuple[list, tuple]:
-    """``frames`` crops of ``size`` panning left to right over ``wallpaper``; -> (crops, (x0, x1) of the scene
-    columns every crop holds, in scene coordinates) and the crops' x offsets."""
-    H, W = wallpaper.shape[:2]
-    cw, ch = size
-    img = wallpaper
-    if W < cw * 2 or H < ch:
-        s = max(2 * cw / W, ch / H)
-        img = np.asarray(Image.fromarray(wallpaper).resize((round(W * s), round(H * s)), Image.LANCZOS))
-        H, W = img.shape[:2]
-    xs = np.linspace(0, min(W - cw, cw // 2), frames).round().astype(int)   # half a frame: a shared region
-    y0 = (H - ch) // 2
-    return [np.ascontiguousarray(img[y0:y0 + ch, x:x + cw]) for x in xs], xs
-
-
-def clip_scores(col: Colorizer, wallpaper: np.ndarray, frames: int, strength: float) -> dict:
-    crops, xs = pan_clip(wallpaper, frames)
-    cw = crops[0].shape[1]
-    shared = (int(xs[-1]), int(xs[0]) + cw)           # scene columns in every crop
-    out = {}
-    from tinct.video.stabilize import colorize_frames
-    runs = {"automatic": dict(reference_strength=0),
-            "first frame as reference": dict(reference=crops[0], reference_strength=strength)}
-    for name, kw in [(k, v) for k, v in runs.items()] + [(f"video stabiliser, {k}", v) for k, v in runs.items()]:
-        if name.startswith("video"):
-            res = list(colorize_frames(col, iter([grey_of(c) for c in crops]), **kw))
-        else:
-            res = col.colorize_many([grey_of(c) for c in crops], **kw)
-        ps = [score(r, c) for r, c in zip(res[1:], crops[1:])]   # the reference frame itself is not scored
-        abs_ = [lab_of(r)[0, 1:] for r in res]
-        region = [ab[:, :, shared[0] - x: shared[1] - x] for ab, x in zip(abs_, xs)]
-        means = torch.stack([r.mean((1, 2)) for r in region])               # (frames, 2)
-        flicker = float(torch.stack([(b - a).abs().mean() for a, b in zip(region, region[1:])]).mean())
-        out[name] = {"psnr": round(float(np.mean(ps)), 3), "flicker_ab": round(flicker, 3),
-                     "shared_region_mean_ab_std": [round(float(v), 3) for v in means.std(0)],
-                     "shared_region_width": shared[1] - shared[0]}
-    truth_means = torch.stack([lab_of(c)[0, 1:, :, shared[0] - x: shared[1] - x].mean((1, 2))
-                               for c, x in zip(crops, xs)])
-    out["truth"] = {"shared_region_mean_ab_std": [round(float(v), 3) for v in truth_means.std(0)]}
-    return out
 
 
 def speed(col: Colorizer, photo: np.ndarray, strength: float) -> dict:
@@ -204,8 +171,14 @@ def main(argv=None) -> None:
                          "the reference | truth)")
     ap.add_argument("--strengths", default=f"0.5,{DEFAULT_STRENGTH:g},1.5")
     ap.add_argument("--bands", default="1,5")
+    ap.add_argument("--methods", default="band,local",
+                    help="band: lightness-band histograms only; local: with local correspondence (the default)")
     ap.add_argument("--frames", type=int, default=20)
-    ap.add_argument("--clip-source", default=str(SHARED_DATA / "wallpapers" / "debwall_00001.jpg"))
+    ap.add_argument("--clip-sources", nargs="*", default=None, metavar="PHOTO",
+                    help="stills to pan over (default: every 4th wallpaper, sorted)")
+    ap.add_argument("--videos", nargs="*", default=[str(ROOT / "examples" / "video" / "bbb_640x360_8s.mp4")],
+                    metavar="CLIP", help="colour video files to grey and colour with their first frame as reference")
+    ap.add_argument("--video-frames", type=int, default=None, help="at most this many frames of each video")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -220,12 +193,20 @@ def main(argv=None) -> None:
     for folder in a.photos:
         paths = pick(folder, a.limit, a.per_folder)
         photos = [load(p) for p in paths]
-        result["sets"][folder] = photo_scores(col, photos, strengths, bands)
+        result["sets"][folder] = photo_scores(col, photos, strengths, bands, a.methods.split(","))
         print(json.dumps({folder: result["sets"][folder]}, indent=1), flush=True)
-    if a.frames:
-        result["clip"] = clip_scores(col, load(Path(a.clip_source), 1024), a.frames, DEFAULT_STRENGTH)
-        print(json.dumps({"clip": result["clip"]}, indent=1), flush=True)
-        result["speed_512"] = speed(col, load(Path(a.clip_source), 1024), DEFAULT_STRENGTH)
+    sources = a.clip_sources if a.clip_sources is not None else list_images(SHARED_DATA / "wallpapers")[::4]
+    if a.frames and sources:
+        pans = {Path(p).name: pan_scores(col, load(Path(p), 1024), a.frames, DEFAULT_STRENGTH, grey_of, lab_of, score)
+                for p in sources}
+        result["pans"] = pans | {"mean": mean_over(pans)}
+        print(json.dumps({"pans": result["pans"]}, indent=1), flush=True)
+    if a.videos:
+        vids = {Path(v).name: video_scores(col, v, DEFAULT_STRENGTH, a.video_frames) for v in a.videos}
+        result["videos"] = vids
+        print(json.dumps({"videos": vids}, indent=1), flush=True)
+    if a.frames and sources:
+        result["speed_512"] = speed(col, load(Path(sources[0]), 1024), DEFAULT_STRENGTH)
         print(json.dumps({"speed_512": result["speed_512"]}), flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps(result, indent=1))

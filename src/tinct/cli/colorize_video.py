@@ -3,7 +3,8 @@ decides every output, by the same rules as photos) handed to ``tinct.video``.
 
 Image sequences (``shot/f_%04d.png``): with -o FILE.mp4 (.mov, .mkv, .avi) a video at --fps, with -o FOLDER the
 colorized frames (same names), without -o the frames in ``<folder>_color`` beside the frames' folder.
---frame-hint's FRAME is the frame's index (from 0) in a video, and the number in the file name in a sequence.
+--frame-hint's and --frame-reference's FRAME is the frame's index (from 0) in a video, and the number in the file
+name in a sequence.
 """
 from __future__ import annotations
 
@@ -32,6 +33,14 @@ def add_video_arguments(p) -> None:
                         "number in the frame's file name: @12 is f_0012.png); it follows the motion through the "
                         "shot and is dropped at the next cut; repeatable (plain --hint applies from the first "
                         "frame); a FRAME the input does not have, or --frame-hint on a photo, is an error (exit 2)")
+    g.add_argument("--frame-reference", dest="frame_references", action="append", type=_frame_reference,
+                   default=[], metavar="REF@FRAME",
+                   help="a colour photo whose colours steer the clip from frame FRAME (counted as --frame-hint "
+                        "counts: a video's frame index from 0, a sequence's file-name number) until the next "
+                        "--frame-reference: colour one frame of each shot (a keyframe) and the shot follows; before "
+                        "the first one --reference applies if given, else automatic colour; repeatable; "
+                        "--reference-strength and --palette apply too; an unreadable or colourless REF, a FRAME "
+                        "the input does not have, or a photo input is an error (exit 2, nothing written)")
 
 
 @parsed
@@ -56,6 +65,14 @@ def _frame_hint(text):
     return int(frame), parse_hint_arg(hint)
 
 
+@parsed
+def _frame_reference(text):
+    ref, sep, frame = text.rpartition("@")
+    if not sep or not ref or not frame.strip().isdigit():
+        raise ValueError(f"frame reference {text!r} is not REF@FRAME (a colour photo and a frame number)")
+    return int(frame), ref
+
+
 def run_videos(jobs: list, opts, load) -> tuple[int, list]:
     """Colorize the planned video and sequence ``jobs`` (files.plan); ``load()`` returns a Colorizer or None
     (message printed). One line per failed input. Returns (exit status: 2 when a hint cannot apply, 1 when
@@ -65,6 +82,7 @@ def run_videos(jobs: list, opts, load) -> tuple[int, list]:
         from ..video.stabilize import DEFAULT_LOOKAHEAD
         from ..video.sequence import DEFAULT_FPS, colorize_sequence
         from ..video.io import DEFAULT_CRF
+        from ..video.frame_references import FrameOutsideClip
         import av  # noqa: F401
     except ImportError:
         print(missing_extra("tinct", "video", "PyAV or OpenCV"), file=sys.stderr)
@@ -98,14 +116,14 @@ def run_videos(jobs: list, opts, load) -> tuple[int, list]:
         clean_stale_temps(job.out if to_folder and job.out.is_dir() else job.out.parent)
         try:
             kw = dict(common, hints=_frame_hints(opts, job), progress=None if opts.quiet else _bar(job.src),
-                      **opts.reference_options)
+                      frame_references=_by_position(opts.frame_references, job), **opts.reference_options)
             if job.kind == "sequence":
                 colorize_sequence(colorizer, job.src, job.out, fps=opts.fps or DEFAULT_FPS,
                                   files=[f for _, f in job.frames], skip_existing=opts.skip_existing, **kw)
             else:
                 colorize_video(colorizer, job.src, job.out, **kw)
         except Exception as e:
-            misused |= isinstance(e, HintOutsideImage)
+            misused |= isinstance(e, (HintOutsideImage, FrameOutsideClip))
             print(f"tinct: {job.name}: {cause(e)}", file=sys.stderr)
             failures.append((job.name, cause(e)))
     return (2 if misused else 1 if failures else 0), failures
@@ -119,6 +137,13 @@ def _frame_hints(opts, job) -> dict:
     for frame, hint in opts.frame_hints:
         hints.setdefault(frame if position is None else position[frame], []).append(hint)
     return hints
+
+
+def _by_position(frame_references: list, job) -> dict:
+    """--frame-reference's [(FRAME, reference)] -> {frame position: reference}: FRAME is a video's frame index,
+    a sequence's file-name number (files.plan checked it exists), as for --frame-hint."""
+    position = {n: i for i, (n, _) in enumerate(job.frames)} if job.kind == "sequence" else None
+    return {frame if position is None else position[frame]: ref for frame, ref in frame_references}
 
 
 def _bar(src: Path):

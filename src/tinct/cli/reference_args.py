@@ -1,5 +1,5 @@
-"""``--reference``, ``--palette`` and ``--reference-strength`` (issue 27): their definitions, parsing and
-validation, shared by ``tinct colorize`` for photos, folders, videos and image sequences.
+"""``--reference``, ``--palette``, ``--reference-strength`` and the reading of ``--frame-reference`` (issue 27):
+their definitions, parsing and validation, shared by ``tinct colorize`` for photos, folders, videos and image sequences.
 
 A palette is ``"#rrggbb,#rrggbb[:weight],..."``; a malformed one is argparse's usage error (exit 2). The reference
 photo is read through the same safe reader and pixel limit as the photos (files/read.py) and checked to have
@@ -51,17 +51,10 @@ def reference_values(args) -> dict:
     """The parsed arguments -> keyword arguments for ``Colorizer.options`` / ``colorize``: ``reference`` (the
     reference photo as a uint8 array, read once), ``palette``, ``reference_strength``. Raises
     :class:`ReferenceArgError` for an unreadable or colourless reference."""
-    from ..pipeline.reference import ReferenceError, check_colour, read_reference
     out: dict = {}
     ref = getattr(args, "reference", None)
     if ref is not None:
-        try:
-            rgb = read_reference(ref, getattr(args, "max_pixels", None))
-            check_colour(rgb)
-        except ReferenceError as e:
-            msg = str(e)
-            raise ReferenceArgError(msg if msg.startswith(f"reference {ref}:") else f"{ref}: {msg}") from None
-        out["reference"] = rgb
+        out["reference"] = _read_checked(ref, getattr(args, "max_pixels", None))
     if getattr(args, "palette", None) is not None:
         out["palette"] = args.palette
     if getattr(args, "reference_strength", None) is not None:
@@ -69,11 +62,39 @@ def reference_values(args) -> dict:
     return out
 
 
+def _read_checked(ref, max_pixels):
+    """The reference photo ``ref`` -> uint8 RGB, read and checked to have colour; ReferenceArgError naming it."""
+    from ..pipeline.reference import ReferenceError, check_colour, read_reference
+    try:
+        rgb = read_reference(ref, max_pixels)
+        check_colour(rgb)
+    except ReferenceError as e:
+        msg = str(e)
+        raise ReferenceArgError(msg if msg.startswith(f"reference {ref}:") else f"{ref}: {msg}") from None
+    return rgb
+
+
+def frame_reference_values(args) -> list:
+    """``--frame-reference``'s [(FRAME, REF path)] -> [(FRAME, uint8 RGB)], each file read once and checked to
+    have colour. Raises :class:`ReferenceArgError` for an unusable REF or a FRAME given twice."""
+    out, read, seen = [], {}, set()
+    for frame, ref in getattr(args, "frame_references", None) or []:
+        if frame in seen:
+            raise ReferenceArgError(f"--frame-reference ...@{frame}: frame {frame} is given two references")
+        seen.add(frame)
+        if ref not in read:
+            read[ref] = _read_checked(ref, getattr(args, "max_pixels", None))
+        out.append((frame, read[ref]))
+    return out
+
+
 def check_reference(args, stderr) -> int | None:
-    """Read and check the reference once, keep the keyword arguments on ``args.reference_options``; -> None, or 2
+    """Read and check the reference and the frame references once, keep the keyword arguments on
+    ``args.reference_options`` and the frame references' pixels on ``args.frame_references``; -> None, or 2
     after printing "tinct: reference REF: <cause>"."""
     try:
         args.reference_options = reference_values(args)
+        args.frame_references = frame_reference_values(args)
     except ReferenceArgError as e:
         print(f"tinct: {e}", file=stderr)
         return 2

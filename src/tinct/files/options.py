@@ -39,6 +39,7 @@ class ColorizeOptions:
     fps: float | None = None
     crf: int | None = None
     frame_hints: list = field(default_factory=list)  # [(frame, hint)]: a video's frame index, a sequence's number
+    frame_references: list = field(default_factory=list)  # [(frame, uint8 RGB)], frames counted as frame_hints
     # reference colours (cli/reference_args.py: the reference read and checked once, the palette, the strength)
     reference_options: dict = field(default_factory=dict)
     # cluster mode

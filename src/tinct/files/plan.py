@@ -37,6 +37,9 @@ def _plan_stdin(opts) -> Plan:
     out = opts.out
     if opts.frame_hints:
         raise UsageError("--frame-hint applies to videos and frame sequences; stdin is a photo (use --hint)")
+    if getattr(opts, "frame_references", None):
+        raise UsageError("--frame-reference applies to videos and frame sequences; stdin is a photo "
+                         "(use --reference)")
     if out is not None and str(out) != "-":
         if out.is_dir():
             raise UsageError(f"-o {out}: with - (stdin) give an output file, not a folder")
@@ -171,20 +174,23 @@ def _refused(rule: OutputRule, job: Job, no_out: bool) -> str | None:
 
 
 def _check_frame_hints(opts, jobs: list) -> None:
-    """--frame-hint applies to videos and sequences only; on a sequence FRAME is a number in its file names."""
-    if not opts.frame_hints:
-        return
-    photo = next((j for j in jobs if j.kind == "photo"), None)
-    if photo is not None:
-        raise UsageError(f"--frame-hint applies to videos and frame sequences; {photo.name} is a photo "
-                         "(use --hint)")
-    for job in jobs:
-        if job.kind == "sequence":
-            numbers = {n for n, _ in job.frames}
-            bad = sorted({f for f, _ in opts.frame_hints} - numbers)
-            if bad:
-                raise UsageError(f"--frame-hint ...@{bad[0]}: {job.name} has no frame numbered {bad[0]} "
-                                 f"(its frames are numbered {min(numbers)} to {max(numbers)})")
+    """--frame-hint and --frame-reference apply to videos and sequences only; on a sequence FRAME is a number in
+    its file names."""
+    for option, frames, instead in (("--frame-hint", opts.frame_hints, "--hint"),
+                                    ("--frame-reference", getattr(opts, "frame_references", None), "--reference")):
+        if not frames:
+            continue
+        photo = next((j for j in jobs if j.kind == "photo"), None)
+        if photo is not None:
+            raise UsageError(f"{option} applies to videos and frame sequences; {photo.name} is a photo "
+                             f"(use {instead})")
+        for job in jobs:
+            if job.kind == "sequence":
+                numbers = {n for n, _ in job.frames}
+                bad = sorted({f for f, _ in frames} - numbers)
+                if bad:
+                    raise UsageError(f"{option} ...@{bad[0]}: {job.name} has no frame numbered {bad[0]} "
+                                     f"(its frames are numbered {min(numbers)} to {max(numbers)})")
 
 
 def _check_ext(ext: str, fmt: str, out: Path) -> str:

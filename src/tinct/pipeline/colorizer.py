@@ -34,7 +34,8 @@ from .hint_propagation import apply_hints
 from .inputs import read_input
 from .hints import as_hints, hint_discs, render_hints
 from .precision import PRECISIONS, autocast
-from .reference import DEFAULT_STRENGTH, ReferencePrior, resolve as resolve_reference, reweight_logits
+from .reference import DEFAULT_STRENGTH, ReferencePrior, resolve as resolve_reference
+from .reference_local import reweight as reweight_reference
 from .upsample import METHODS as UPSAMPLE_METHODS, upsample_bands
 
 SHIPPED_MODELS = ("v1", "v2")   # weights/<name>.safetensors inside the package
@@ -250,13 +251,8 @@ class Colorizer:
         return correction_shift(self.rebalance_weights, beta)
 
     def reweight(self, logits: torch.Tensor, opts: Options, l: torch.Tensor | None) -> torch.Tensor:
-        """Logits re-weighted by the reference colours in ``opts`` (:func:`~.reference.reweight_logits`)."""
-        ref = opts.reference
-        if ref is None or opts.reference_strength == 0:
-            return logits
-        if l is None and len(ref.bands) > 1:
-            raise ValueError("reference colours per lightness band need the network input's lightness")
-        return reweight_logits(logits, l, ref.log_ratio(self.model.prior), ref.bands, opts.reference_strength)
+        """Logits re-weighted by the reference colours in ``opts`` (:func:`~.reference_local.reweight`)."""
+        return reweight_reference(self, logits, opts, l)
 
     @torch.inference_mode()
     def decode_logits(self, logits: torch.Tensor, opts: Options, l: torch.Tensor | None = None) -> torch.Tensor:

@@ -32,6 +32,7 @@ from ..color.ab_histogram import DEFAULT_BANDS, DEFAULT_STRENGTH, ab_histogram, 
 from ..files.read import DEFAULT_MAX_PIXELS, ImageError, open_image, to_rgb
 
 ANALYSIS_PIXELS = 128 * 128  # a reference is analysed at about this many pixels (its colours, not its detail)
+MATCH_PIXELS = 320 * 320     # ... and kept at about this many for local matching (the network's own scale)
 SHRINK = 0.25               # per band: pseudo-mass of the global histogram, as a fraction of the mean band mass
 FLOOR = 0.05                # share of the training prior mixed into q, so a bin absent from the reference is
                             # penalised (by about log FLOOR * strength), never forbidden
@@ -50,10 +51,14 @@ class ReferenceError(ImageError):
 @dataclass(frozen=True)
 class ReferencePrior:
     """Soft ab distributions ``q`` ``(B, Q)`` (rows sum to 1) for the lightness bands ``bands`` ``(B,)``, and the
-    reference's dominant colours (``swatches``: dicts ``{"color": "#rrggbb", "weight": w}``) for display."""
+    reference's dominant colours (``swatches``: dicts ``{"color": "#rrggbb", "weight": w}``) for display. A photo
+    reference also keeps ``source``, a copy of about :data:`MATCH_PIXELS` (uint8 RGB), for local correspondence
+    (pipeline/reference_local.py), and ``key``, its content hash."""
     q: torch.Tensor
     bands: torch.Tensor
     swatches: list = field(default_factory=list, compare=False)
+    source: np.ndarray | None = field(default=None, compare=False, repr=False)   # the photo, for local matching
+    key: str | None = field(default=None, compare=False)                      # its content hash (None: a palette)
 
     def log_ratio(self, prior: torch.Tensor) -> torch.Tensor:
         """``(B, Q)`` log q_b - log p_train, with q floored by the training prior (:data:`FLOOR`)."""
@@ -106,13 +111,18 @@ def _swatches(q: torch.Tensor, centres: torch.Tensor, lab_mean_l: float = 60.0, 
     return out
 
 
-def _lab_pixels(rgb: np.ndarray) -> torch.Tensor:
-    """uint8 RGB ``(H, W, 3)`` -> Lab ``(3, N)`` of a copy resized to about :data:`ANALYSIS_PIXELS`."""
+def _shrink(rgb: np.ndarray, pixels: int) -> np.ndarray:
+    """uint8 RGB ``(H, W, 3)`` resized (box filter) to about ``pixels`` if larger."""
     h, w = rgb.shape[:2]
-    s = min(1.0, (ANALYSIS_PIXELS / (h * w)) ** 0.5)
+    s = min(1.0, (pixels / (h * w)) ** 0.5)
     if s < 1:
         rgb = np.asarray(Image.fromarray(rgb).resize((max(1, round(w * s)), max(1, round(h * s))), Image.BOX))
-    return rgb_to_lab(rgb_from_u8(rgb)).reshape(3, -1)
+    return rgb
+
+
+def _lab_pixels(rgb: np.ndarray) -> torch.Tensor:
+    """uint8 RGB ``(H, W, 3)`` -> Lab ``(3, N)`` of a copy resized to about :data:`ANALYSIS_PIXELS`."""
+    return rgb_to_lab(rgb_from_u8(_shrink(rgb, ANALYSIS_PIXELS))).reshape(3, -1)
 
 
 def check_colour(rgb: np.ndarray) -> torch.Tensor:
@@ -125,14 +135,17 @@ def check_colour(rgb: np.ndarray) -> torch.Tensor:
     return lab
 
 
-def analyse_rgb(rgb: np.ndarray, centres: torch.Tensor, bands: int = DEFAULT_BANDS) -> ReferencePrior:
+def analyse_rgb(rgb: np.ndarray, centres: torch.Tensor, bands: int = DEFAULT_BANDS, key: str | None = None
+                ) -> ReferencePrior:
     """A colour photo (uint8 RGB ``(H, W, 3)``) -> its :class:`ReferencePrior`. Raises :class:`ReferenceError`
     ("reference has no colour") for a grey or nearly grey photo."""
     lab = check_colour(rgb)
     hist = ab_histogram(lab, centres, band_centres(bands))
     q = _shrunk(hist)
     glob = hist.sum(0) / hist.sum()
-    return ReferencePrior(q, band_centres(bands), _swatches(glob.float(), centres, float(lab[0].mean())))
+    key = key or hashlib.sha1(rgb.tobytes()).hexdigest() + str(rgb.shape)
+    return ReferencePrior(q, band_centres(bands), _swatches(glob.float(), centres, float(lab[0].mean())),
+                          np.ascontiguousarray(_shrink(rgb, MATCH_PIXELS)), key)
 
 
 def read_reference(reference, max_pixels: int | None = None) -> np.ndarray:
@@ -187,7 +200,7 @@ def analyse_reference(reference, centres: torch.Tensor, max_pixels: int = DEFAUL
     rgb = read_reference(reference, max_pixels)
     ckey = ("ref", hashlib.sha1(rgb.tobytes()).hexdigest(), rgb.shape, bands,
             hashlib.sha1(centres.numpy().tobytes()).hexdigest())
-    return _cached(ckey, lambda: analyse_rgb(rgb, centres, bands))
+    return _cached(ckey, lambda: analyse_rgb(rgb, centres, bands, f"{ckey[1]}{rgb.shape}"))
 
 
 # --- palettes ---------------------------------------------------------------------------------------------
@@ -260,7 +273,8 @@ def combine(a: ReferencePrior | None, b: ReferencePrior | None) -> ReferencePrio
         return a or b
     if len(a.bands) < len(b.bands):
         a, b = b, a
-    return ReferencePrior((a.q + b.q.expand_as(a.q)) / 2, a.bands, a.swatches + b.swatches)
+    photo = a if a.source is not None else b
+    return ReferencePrior((a.q + b.q.expand_as(a.q)) / 2, a.bands, a.swatches + b.swatches, photo.source, photo.key)
 
 
 def resolve(reference, palette, centres: torch.Tensor, max_pixels: int = DEFAULT_MAX_PIXELS

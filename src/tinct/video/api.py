@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..files.write import OutputError, write_atomic
 from ..pipeline.hints import HintOutsideImage
+from .frame_references import check_frames_in_clip, frame_options
 from .io import DEFAULT_CRF, MUXERS, VideoError, VideoReader, VideoWriter
 from .stabilize import DEFAULT_LOOKAHEAD, DEFAULT_STABILITY, TemporalColorizer, hints_by_frame
 
@@ -12,7 +13,7 @@ from .stabilize import DEFAULT_LOOKAHEAD, DEFAULT_STABILITY, TemporalColorizer, 
 def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hints=None, crf: int = DEFAULT_CRF,
                    overwrite: bool = False, progress=None, decode: str | None = None,
                    temperature: float | None = None, size: int | None = None, max_frames: int | None = None,
-                   lookahead: int = DEFAULT_LOOKAHEAD, **reference) -> dict:
+                   lookahead: int = DEFAULT_LOOKAHEAD, frame_references: dict | None = None, **reference) -> dict:
     """Colorize the video ``src`` into ``dst`` (.mp4, .mov, .mkv or .avi): same size (upright), timestamps,
     frame rate and duration; audio streams copied untouched; H.264 at ``crf`` (0-51, lower is better).
     ``hints``: ``{frame: [(x, y, (r, g, b)[, radius]), ...]}`` or a list for frame 0; a frame past the end
@@ -21,7 +22,10 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
     returns an object with ``update(1)`` (e.g. a tqdm factory) or is None. Memory stays bounded: frames are
     decoded, colorized and encoded one at a time (``lookahead`` more held). ``dst`` is written under a
     temporary name and linked into place when complete; an existing ``dst`` is never replaced unless
-    ``overwrite``. Raises VideoError / OutputError (one-line messages). Returns ``{"frames", "width",
+    ``overwrite``. ``reference=``, ``palette=``, ``reference_strength=``: reference colours for the whole clip
+    (``Colorizer.options``); ``frame_references`` ``{frame: reference}``: a reference steering from that frame
+    until the next (video/frame_references.py); a frame past the end raises FrameOutsideClip (nothing written).
+    Raises VideoError / OutputError (one-line messages). Returns ``{"frames", "width",
     "height", "cuts", "rotation"}``."""
     src, dst = Path(src), Path(dst)
     muxer = MUXERS.get(dst.suffix.lower())
@@ -31,6 +35,7 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
     if not 0 <= crf <= 51:
         raise ValueError(f"crf must be in 0..51, not {crf}")
     opts = colorizer.options(decode, temperature, size, **reference)   # reference colours: Colorizer.options
+    per_frame = frame_options(colorizer, frame_references, decode, temperature, size, **reference)
     hints = hints_by_frame(hints)
     last_hint = max(hints, default=-1)
     result: dict = {}
@@ -41,7 +46,7 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
             if info.width * info.height > colorizer.max_pixels:
                 raise VideoError(f"frames are {info.width}x{info.height}, over the limit of "
                                  f"{colorizer.max_pixels} pixels")
-            state = TemporalColorizer(colorizer, opts, stability, hints, lookahead)
+            state = TemporalColorizer(colorizer, opts, stability, hints, lookahead, per_frame)
             bar = progress(info.frames or None) if progress else None
             writer = None
             pending_audio: list = []
@@ -74,6 +79,8 @@ def colorize_video(colorizer, src, dst, stability: float = DEFAULT_STABILITY, hi
                 if max_frames is None and last_hint > n:    # before the output is complete: nothing written
                     raise HintOutsideImage(f"a hint is given for frame {last_hint}, but the video has {n + 1} "
                                            f"frames (0 to {n})")
+                if max_frames is None:
+                    check_frames_in_clip(per_frame, n + 1)
                 emit(state.finish())
                 writer.close()
             except Exception:

@@ -18,6 +18,7 @@ from ..files import sequences as files_sequences
 from ..files.read import ImageError, open_image
 from ..files.write import OutputError, save_image, write_atomic
 from ..pipeline.hints import HintOutsideImage
+from .frame_references import check_frames_in_clip
 from .io import DEFAULT_CRF, MUXERS, VideoError, VideoWriter
 from .stabilize import DEFAULT_LOOKAHEAD, DEFAULT_STABILITY, colorize_frames
 
@@ -57,14 +58,15 @@ def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stabili
                       hints=None, crf: int = DEFAULT_CRF, overwrite: bool = False, progress=None,
                       decode: str | None = None, temperature: float | None = None, size: int | None = None,
                       lookahead: int = DEFAULT_LOOKAHEAD, files: list | None = None,
-                      skip_existing: bool = False, **reference) -> dict:
+                      skip_existing: bool = False, frame_references: dict | None = None, **reference) -> dict:
     """Colorize the frames matching ``pattern`` into ``dst``: a video file (.mp4, .mov, .mkv, .avi; H.264 at
     ``crf``, ``fps`` frames per second, written atomically) or a folder (colorized frames with the input
     names and formats, each written atomically; if any already exists and not ``overwrite``, nothing is
     written, unless ``skip_existing``: then the frames already there are kept and only the others written -
     every frame is still read, so the colours carried from frame to frame are those of a complete run).
     ``hints``: as ``colorize_video``, keyed by position in the sequence. ``files``: the frames, when already
-    listed. Other arguments as ``colorize_video``. Returns ``{"frames", "width", "height"}``."""
+    listed. ``frame_references``: ``{position: reference}`` as ``colorize_video``, keyed by position in the
+    sequence. Other arguments as ``colorize_video``. Returns ``{"frames", "width", "height"}``."""
     files = sequence_files(pattern) if files is None else [Path(f) for f in files]
     dst = Path(dst)
     if not fps > 0:
@@ -72,8 +74,9 @@ def colorize_sequence(colorizer, pattern, dst, fps: float = DEFAULT_FPS, stabili
     if isinstance(hints, dict) and hints and max(hints) >= len(files):
         raise HintOutsideImage(f"a hint is given for frame position {max(hints)}, but the sequence has "
                                f"{len(files)} frames")
+    check_frames_in_clip(frame_references, len(files), "the sequence")
     opts = dict(stability=stability, hints=hints, decode=decode, temperature=temperature, size=size,
-                lookahead=lookahead, **reference)
+                lookahead=lookahead, frame_references=frame_references, **reference)
     bar = progress(len(files)) if progress else None
     result = {"frames": 0}
 

@@ -23,7 +23,8 @@ same ab as ``tinct.color.decode`` with the colorizer's bins, temperature and reb
 pixel rows: ``decode_rows``) and recombined with each frame's full-resolution L.
 
 Hints ``{frame: [hint, ...]}`` are added to the network's hint channels from their frame on, moved along the
-flow each frame, and dropped at the next cut.
+flow each frame, and dropped at the next cut. Frame references (``frame_options``: video/frame_references.py)
+switch the reference colours from their frame on; the smoothing restarts there, so no frame before it is changed.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ import torch.nn.functional as F
 
 from ..pipeline.hints import as_hints, render_hints
 from .decode_rows import decode_rows
+from .frame_references import frame_options
 from .flow import FlowEstimator, confidence, is_cut, l_histogram, resize_flow, warp_matrix
 
 DEFAULT_STABILITY = 0.6
@@ -64,10 +66,12 @@ class TemporalColorizer:
     in order, each ``lookahead + 1`` frames after it went in (1 when ``stability`` is 0): the network of the
     newest frame runs on a worker thread while the caller writes the frames returned, so the network and the
     rest of the pipeline (decoding, flow, smoothing, recombining, encoding) share the cores. ``colorizer`` is a
-    ``tinct.Colorizer``; ``opts`` its ``Options``."""
+    ``tinct.Colorizer``; ``opts`` its ``Options``; ``frame_options`` ``{frame index: Options}``: from that
+    frame on, the network's distributions are re-weighted by those options' reference (video/frame_references.py),
+    and the smoothing starts afresh there (the frames before it keep their colours)."""
 
     def __init__(self, colorizer, opts, stability: float = DEFAULT_STABILITY, hints=None,
-                 lookahead: int = DEFAULT_LOOKAHEAD):
+                 lookahead: int = DEFAULT_LOOKAHEAD, frame_options: dict | None = None):
         if not 0 <= stability <= 1:
             raise ValueError(f"stability must be in [0, 1], not {stability}")
         if not 0 <= lookahead <= 16:
@@ -77,6 +81,7 @@ class TemporalColorizer:
         self.stability = float(stability)
         self.lookahead = int(lookahead) if self.stability > 0 else 0
         self.pending = hints_by_frame(hints)
+        self.frame_options = dict(frame_options or {})
         self.active: list = []
         self.flow = FlowEstimator() if (self.stability > 0 or self.pending) else None
         self.shift = colorizer.shift(opts.rebalance_correction)
@@ -103,6 +108,9 @@ class TemporalColorizer:
         if self.active and flow is not None:
             self.active = _move_hints(self.active, flow, (W, H))
         self.active = self.active + self.pending.pop(self.index, [])
+        if self.index in self.frame_options:   # a frame reference takes over: no smoothing across the switch
+            self.opts = self.frame_options.pop(self.index)
+            flow = None
         hint = render_hints(self.active, (W, H), l.shape[-2:]).to(self.c.device) if self.active else None
         if self.worker is None:
             self.worker = _network_worker(self.c.device)
@@ -235,14 +243,17 @@ def _move_hints(hints: list, flow: np.ndarray, image_size: tuple[int, int]) -> l
 
 def colorize_frames(colorizer, frames: Iterable[np.ndarray], stability: float = DEFAULT_STABILITY, hints=None,
                     decode: str | None = None, temperature: float | None = None, size: int | None = None,
-                    lookahead: int = DEFAULT_LOOKAHEAD, **reference) -> Iterator[np.ndarray]:
+                    lookahead: int = DEFAULT_LOOKAHEAD, frame_references: dict | None = None,
+                    **reference) -> Iterator[np.ndarray]:
     """Colorize a sequence of uint8 RGB frames ``(H, W, 3)`` (grey or colour: only L is used), lazily, with
     temporal stability; yields uint8 RGB frames of the same size, in order, reading at most ``lookahead`` frames
     ahead. ``hints``: a list (on frame 0) or ``{frame_index: [(x, y, (r, g, b)[, radius]), ...]}``; they carry
     forward through the shot. ``reference``: ``reference=``, ``palette=``, ``reference_strength=`` as
-    ``Colorizer.options`` (analysed once for the clip)."""
+    ``Colorizer.options`` (analysed once for the clip). ``frame_references``: ``{frame_index: reference}``, each
+    steering from its frame until the next (video/frame_references.py; all analysed before the first frame)."""
     opts = colorizer.options(decode, temperature, size, **reference)
-    state = TemporalColorizer(colorizer, opts, stability, hints, lookahead)
+    per_frame = frame_options(colorizer, frame_references, decode, temperature, size, **reference)
+    state = TemporalColorizer(colorizer, opts, stability, hints, lookahead, per_frame)
     for rgb in frames:
         if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3):
             raise ValueError("frames must be uint8 RGB arrays (H, W, 3)")

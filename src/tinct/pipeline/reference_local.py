@@ -1,0 +1,84 @@
+"""Applying reference colours to a batch of logits (issue 27): the per-lightness-band histogram re-weighting
+(pipeline/reference.py) and, for a photo reference on a network with an encoder, the local correspondence
+(pipeline/correspondence.py) mixed in where the photo's features match the reference's with confidence.
+
+The reference side of the matching (its encoder features and per-location ab) is computed once per reference and
+network, and cached; the photo's features are those its own forward pass left (a hook on the encoder), so the
+local step costs a matrix product and a top-k per photo, not a second network pass.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..color import rgb_from_u8, rgb_to_lab
+from ..color.ab_histogram import band_weights
+from . import correspondence as corr
+from .reference import ReferencePrior, reweight_logits
+
+LOCAL = True            # local correspondence on (BENCHMARKS.md "Reference colours": measured step by step)
+_CACHE_SIZE = 8
+_matches: OrderedDict = OrderedDict()
+_lock = threading.Lock()
+
+
+def reweight(colorizer, logits: torch.Tensor, opts, l: torch.Tensor | None) -> torch.Tensor:
+    """``colorizer``'s logits ``(N, Q, h, w)`` for the network inputs ``l`` ``(N, 1, H, W)`` re-weighted by the
+    reference colours in ``opts`` (unchanged without a reference or at strength 0):
+    ``logits + S * ((1 - c) * sum_b w_b(L) ratio_b + c * GAIN * local_ratio)`` (pipeline/correspondence.py)."""
+    ref: ReferencePrior | None = opts.reference
+    strength = opts.reference_strength
+    if ref is None or strength == 0:
+        return logits
+    if l is None and len(ref.bands) > 1:
+        raise ValueError("reference colours per lightness band need the network input's lightness")
+    train_prior = colorizer.model.prior
+    ratio = ref.log_ratio(train_prior)
+    match = _match(colorizer, ref, opts.size) if l is not None else None
+    if match is None:
+        return reweight_logits(logits, l, ratio, ref.bands, strength)
+    size = logits.shape[-2:]
+    local, conf = corr.local_term(_photo_features(colorizer, l).to(logits), match, train_prior.to(logits), size)
+    ls = F.interpolate(l.float().to(logits.device), size=size, mode="area")[:, 0]              # (N, h, w)
+    w = band_weights(ls, ref.bands.to(logits.device)).to(logits) * (1 - conf[:, 0])           # (B, N, h, w)
+    delta = torch.einsum("bnhw,bq->nqhw", w, ratio.to(logits)).add_(local)
+    return delta.mul_(strength).add_(logits)
+
+
+def _photo_features(colorizer, l: torch.Tensor) -> torch.Tensor:
+    """The features of the photo whose logits are being re-weighted: those its own forward left in this thread
+    (same input), else one encoder pass (e.g. the first photo after the hook went in)."""
+    maps = corr.take_captured(l.to(colorizer.device))
+    if maps is None:
+        with torch.inference_mode():
+            maps = colorizer.net.encoder(l.to(colorizer.device))
+    return corr.describe(maps)
+
+
+def _match(colorizer, ref: ReferencePrior, size) -> corr.ReferenceMatch | None:
+    """The reference's :class:`~.correspondence.ReferenceMatch` for this network (cached), or None when local
+    matching is off, the reference is a palette, or the network has no encoder to match with."""
+    if not LOCAL or ref.source is None or not corr.install_capture(colorizer.net):
+        return None
+    key = (id(colorizer.net), ref.key, size)
+    with _lock:
+        if key in _matches:
+            _matches.move_to_end(key)
+            return _matches[key]
+    l = colorizer.network_input(ref.source, size)
+    h, w = l.shape[-2:]
+    from PIL import Image
+    small = np.asarray(Image.fromarray(ref.source).resize((w, h), Image.BILINEAR))
+    ab = rgb_to_lab(rgb_from_u8(small))[1:].unsqueeze(0)
+    match = corr.reference_match(colorizer.net, l.to(colorizer.device), ab.to(colorizer.device),
+                                 colorizer.centres)
+    match = corr.ReferenceMatch(match.feats.cpu(), match.codes.cpu())
+    with _lock:
+        _matches[key] = match
+        while len(_matches) > _CACHE_SIZE:
+            _matches.popitem(last=False)
+    return match

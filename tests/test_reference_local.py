@@ -1,0 +1,81 @@
+"""Local correspondence for reference colours (issue 27, step 3): the reference's colours go where the photo's
+encoder features match the reference's, with a confidence; elsewhere the per-band histograms stay in charge."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from test_reference import mean_ab
+from tinct.pipeline import correspondence as C
+from tinct.pipeline import reference_local
+
+
+def two_textures(w: int = 192, h: int = 128) -> np.ndarray:
+    """Grey: fine horizontal stripes on the left half, coarse checks on the right; the same lightnesses on both
+    sides, so no histogram (global or per band) can tell them apart, but local features can."""
+    y, x = np.mgrid[:h, :w]
+    left = np.where((y // 3) % 2, 170, 90)
+    right = np.where(((x // 12) + (y // 12)) % 2, 170, 90)
+    g = np.where(x < w // 2, left, right).astype(np.uint8)
+    return np.repeat(g[:, :, None], 3, 2)
+
+
+def coloured(grey: np.ndarray) -> np.ndarray:
+    """The same picture in colour: its left half red, its right half blue (lightness roughly kept)."""
+    g = grey[:, :, 0].astype(float) / 255
+    w = grey.shape[1]
+    red, blue = np.array([230, 60, 50]), np.array([50, 90, 230])
+    tint = np.where((np.arange(w) < w // 2)[None, :, None], red, blue)
+    return (tint * (0.35 + 0.75 * g[:, :, None])).clip(0, 255).astype(np.uint8)
+
+
+def test_local_ratio_takes_the_matched_locations_colours():
+    feats = torch.eye(6)[:, :5]                                                # 5 reference locations
+    codes = torch.eye(5, 7)                                                    # location i: all mass in bin i
+    match = C.ReferenceMatch(feats, codes)
+    photo = feats[:, [3, 0]].reshape(1, 6, 1, 2)                               # the photo = locations 3, 0
+    prior = torch.full((7,), 1 / 7)
+    ratio, conf = C.local_ratio(photo, match, prior, k=1)
+    assert ratio.shape == (1, 7, 1, 2) and torch.allclose(conf, torch.ones(1, 1, 1, 2))
+    assert ratio[0, :, 0, 0].argmax() == 3 and ratio[0, :, 0, 1].argmax() == 0
+    far = C.local_ratio(torch.eye(6)[:, 5].reshape(1, 6, 1, 1), match, prior, k=1)[1]   # alike nothing
+    assert float(far.max()) == 0
+
+
+def test_local_correspondence_puts_each_colour_where_its_texture_is(colorizer, monkeypatch):
+    grey = two_textures()
+    ref = coloured(grey)
+    local = colorizer.colorize(grey, reference=ref, reference_strength=1)
+    monkeypatch.setattr(reference_local, "LOCAL", False)
+    band = colorizer.colorize(grey, reference=ref, reference_strength=1)
+    half = grey.shape[1] // 2
+    (la, lb), (ra, rb) = mean_ab(local[:, :half]), mean_ab(local[:, half:])
+    (ba, bb), (bra, brb) = mean_ab(band[:, :half]), mean_ab(band[:, half:])
+    assert la > ra + 5 and lb - rb > 30              # red (a*, b* up) left, blue (b* down) right
+    assert (lb - rb) > (bb - brb) + 20               # the histograms alone cannot separate them
+
+
+def test_the_photo_is_encoded_once(colorizer):
+    """The local step reuses the features of the photo's own forward pass: one encoder pass per photo (after
+    the reference's own, cached)."""
+    grey, ref = two_textures(), coloured(two_textures())
+    colorizer.colorize(grey, reference=ref)             # the reference analysed and matched once
+    calls = []
+    handle = colorizer.net.encoder.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        for _ in range(2):
+            colorizer.colorize(grey, reference=ref)
+    finally:
+        handle.remove()
+    assert len(calls) == 2
+
+
+def test_a_palette_and_a_network_without_encoder_fall_back_to_histograms(colorizer, monkeypatch):
+    grey = two_textures()
+    pal = colorizer.colorize(grey, palette=["#e63c32"], reference_strength=0.5)
+    assert mean_ab(pal)[0] > mean_ab(colorizer.colorize(grey))[0] + 5
+    monkeypatch.setattr(C, "install_capture", lambda net: False)
+    ref = coloured(grey)
+    out = colorizer.colorize(grey, reference=ref, reference_strength=0.5)
+    monkeypatch.setattr(reference_local, "LOCAL", False)
+    assert np.array_equal(out, colorizer.colorize(grey, reference=ref, reference_strength=0.5))
