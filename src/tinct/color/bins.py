@@ -139,7 +139,7 @@ def decode(logits: torch.Tensor, centres: torch.Tensor, method: str = "annealed"
         # instead: 0 at the mode, -inf elsewhere, so the weights tend to the mode however small T is
         z = torch.log_softmax(x, -1)
         if temperature >= 1e-30:
-            p = torch.softmax(z / temperature, -1)
+            p = torch.softmax(z / temperature if temperature != 1 else z, -1)   # z / 1 == z: one pass fewer
         else:
             p = torch.softmax((z - z.amax(-1, keepdim=True)) * torch.finfo(z.dtype).max, -1)
     else:
