@@ -46,7 +46,7 @@ def decide(p: StepProbe) -> str:
 
 
 def measure(net: torch.nn.Module, loss_of: Callable[[torch.nn.Module, bool], torch.Tensor], device: torch.device,
-            repeats: int = 2) -> StepProbe:
+            repeats: int = 4) -> StepProbe:
     """Time ``loss_of(net_copy, bf16).backward()`` with ``bf16`` False and True (``loss_of`` runs its forward in
     bf16 autocast when asked), interleaved, the fastest of ``repeats`` after one warm-up each (other processes
     only ever add time), on a deep copy of ``net``; the losses are those of the warm-ups."""
