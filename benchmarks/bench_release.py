@@ -11,6 +11,7 @@ then, on an otherwise idle machine (the 1-min load average must be <= 0.3, else 
 background jobs with SIGSTOP):
 
     python benchmarks/bench_release.py --release-venv RELVENV [--scenario train|folder] [--rounds 3] [--json F]
+        [--also main=/path/to/another/checkout]    # more source trees in the same rotation
 
 Scenarios (both give images/s):
 - ``train``: ``tinct train``, default model, batch 32, on ``--train-images`` (1,500) MiniPlaces *train* photos
@@ -40,13 +41,15 @@ import _common as C  # noqa: E402
 MAX_LOAD = 0.3
 
 
-def commands(release_venv: Path) -> dict[str, tuple[list[str], dict]]:
-    """name -> (argv prefix of ``tinct``, environment) for the release and this checkout."""
+def commands(release_venv: Path, also: dict[str, Path] | None = None) -> dict[str, tuple[list[str], dict]]:
+    """name -> (argv prefix of ``tinct``, environment) for the release, this checkout and the ``also`` checkouts
+    (name -> a source tree run with this interpreter, e.g. the main branch beside a feature branch)."""
     base = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     base["TQDM_DISABLE"] = "1"
-    cur_env = dict(base, PYTHONPATH=str(C.REPO / "src"))
-    return {"release": ([str(release_venv / "bin" / "tinct")], base),
-            "current": ([sys.executable, "-m", "tinct.cli.main"], cur_env)}
+    out = {"release": ([str(release_venv / "bin" / "tinct")], base)}
+    for name, tree in {"current": C.REPO, **(also or {})}.items():
+        out[name] = ([sys.executable, "-m", "tinct.cli.main"], dict(base, PYTHONPATH=str(Path(tree) / "src")))
+    return out
 
 
 def run_child(argv: list[str], env: dict, log: Path) -> dict:
@@ -62,10 +65,10 @@ def run_child(argv: list[str], env: dict, log: Path) -> dict:
     return {"wall_s": wall, "user_s": ru.ru_utime, "sys_s": ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024}
 
 
-def abba(rounds: int) -> list[str]:
-    """release, current, current, release, release, current, ... (``rounds`` runs of each)."""
-    pairs = [("release", "current") if i % 2 == 0 else ("current", "release") for i in range(rounds)]
-    return [name for pair in pairs for name in pair]
+def abba(rounds: int, names=("release", "current")) -> list[str]:
+    """release, current, current, release, release, current, ... (``rounds`` runs of each); with more names
+    the same mirrored order (A B C, C B A, A B C, ...), so every version sees the same drift of the load."""
+    return [name for i in range(rounds) for name in (names if i % 2 == 0 else names[::-1])]
 
 
 # --- scenario: train --------------------------------------------------------------------------------------
@@ -104,7 +107,7 @@ def train_scenario(a, cmds: dict, tmp: Path) -> dict:
         run_child(tinct + ["prepare", str(photos), "-o", str(data[name]), "--quiet"], env, tmp / f"prep_{name}.log")
     far = str(10 * a.train_steps)
     rows = {k: [] for k in cmds}
-    for i, name in enumerate(abba(a.rounds)):
+    for i, name in enumerate(abba(a.rounds, tuple(cmds))):
         tinct, env = cmds[name]
         run = tmp / f"run_{i}"
         argv = tinct + ["train", str(data[name]), "-o", str(run), "--steps", str(a.train_steps),
@@ -146,7 +149,7 @@ def folder_scenario(a, cmds: dict, tmp: Path) -> dict:
         return r
     for name in cmds:
         once(name, f"warm_{name}")
-    for i, name in enumerate(abba(a.rounds)):
+    for i, name in enumerate(abba(a.rounds, tuple(cmds))):
         r = once(name, i)
         rows[name].append(r)
         print(f"# folder {name}: {r['images_per_s']:.1f} images/s, wall {r['wall_s']:.1f} s", flush=True)
@@ -157,12 +160,10 @@ def folder_scenario(a, cmds: dict, tmp: Path) -> dict:
 def summary(scenario: str, rows: dict) -> list[dict]:
     med = {name: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for name, runs in rows.items()}
     out = []
-    for name in ("release", "current"):
-        m = med[name]
+    for name, m in med.items():
         out.append({"scenario": scenario, "version": name, "images/s": m["images_per_s"], "wall s": m["wall_s"],
                     "user s": m["user_s"], "sys s": m["sys_s"], "peak RSS MB": m["rss_mb"],
-                    "current/release": None})
-    out[1]["current/release"] = med["current"]["images_per_s"] / med["release"]["images_per_s"]
+                    "/release": None if name == "release" else m["images_per_s"] / med["release"]["images_per_s"]})
     return out
 
 
@@ -177,6 +178,8 @@ def main(argv=None) -> int:
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--photos", type=int, default=200)
     p.add_argument("--photo-size", type=int, default=512)
+    p.add_argument("--also", action="append", default=[], metavar="NAME=CHECKOUT",
+                   help="another source tree in the same rotation (e.g. main=/path/to/main-checkout)")
     p.add_argument("--force", action="store_true", help=f"run even when the load average is above {MAX_LOAD}")
     p.add_argument("--json", type=Path)
     a = p.parse_args(argv)
@@ -190,7 +193,10 @@ def main(argv=None) -> int:
         if not a.force:
             return 2
         print("# --force: running anyway; do not report these figures as quiet-machine ones")
-    cmds = commands(a.release_venv)
+    also = dict(x.split("=", 1) for x in a.also)
+    if any(k in ("release", "current") or not (Path(v) / "src" / "tinct").is_dir() for k, v in also.items()):
+        p.error("--also NAME=CHECKOUT: a new name and a checkout with src/tinct")
+    cmds = commands(a.release_venv, {k: Path(v) for k, v in also.items()})
     results, table = {"load_at_start": load, "cpu": C.cpu_model(), "args": vars(a)}, []
     with tempfile.TemporaryDirectory(prefix="tinct-release-") as tmp:
         for scenario in a.scenario or ["train", "folder"]:
@@ -200,7 +206,7 @@ def main(argv=None) -> int:
             results[scenario] = rows
             table += summary(scenario, rows)
     results["load_at_end"] = os.getloadavg()[0]
-    print(f"\n## release vs current, whole processes, ABBA, median of {a.rounds} each "
+    print(f"\n## {' vs '.join(cmds)}, whole processes, ABBA, median of {a.rounds} each "
           f"(load {load:.2f} at start, {results['load_at_end']:.2f} at end)\n")
     print(C.table(table))
     C.write_json(a.json, results)

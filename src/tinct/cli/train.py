@@ -39,7 +39,8 @@ HELP = {
     "clip": "gradient-norm clip per image (0 = none)",
     "seed": "seed of the data order, crops and hints (a step's batch is a function of seed, step and rank)",
     "device": "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps",
-    "precision": "auto: bf16 autocast on CUDA, fp32 elsewhere (bf16 was slower on the CPUs measured)",
+    "precision": "auto: bf16 autocast on CUDA; on the CPU, whichever a short measured probe of training steps "
+                 "finds faster (RUN/precision.json)",
     "channels_last": "channels-last memory format (faster convolutions on CPU and GPU)",
     "soft_k": "soft targets: the k nearest bins",
     "soft_sigma": "soft targets: Gaussian std in ab units",

@@ -120,25 +120,28 @@ def decode(logits: torch.Tensor, centres: torch.Tensor, method: str = "annealed"
     ``log_prior_shift`` (``(Q,)``) is added to the log-probabilities first, e.g. ``-beta * log w`` to undo
     part of the class rebalancing a model was trained with.
     """
-    logits = logits.float()
+    # the bins as the innermost axis (a free view of channels-last logits, as the CPU fast path and training
+    # produce; one copy otherwise): every softmax then runs along contiguous memory, in parallel over pixels,
+    # about 2.5x faster than along dim 1 of a channels-last tensor
+    x = logits.float().movedim(1, -1).contiguous()
     if log_prior_shift is not None:
-        logits = logits + log_prior_shift.to(logits).view(1, -1, 1, 1)
-    c = centres.to(logits)
+        x = x + log_prior_shift.to(x)
+    c = centres.to(x)
     if method == "mode":
-        return c[logits.argmax(1)].permute(0, 3, 1, 2)
+        return c[x.argmax(-1)].movedim(-1, 1).contiguous()
     if method == "mean":
-        p = torch.softmax(logits, 1)
+        p = torch.softmax(x, -1)
     elif method == "annealed":
         if not temperature > 0:
             raise ValueError("temperature must be > 0")
         # softmax subtracts the max of log p / T, which is >= -log(Q) / T: finite for T >= 1e-30. Below that
         # (1e-300 is 0 in float32: 0/0 = NaN, a black image) scale (log p - max) by the largest finite float
         # instead: 0 at the mode, -inf elsewhere, so the weights tend to the mode however small T is
-        z = torch.log_softmax(logits, 1)
+        z = torch.log_softmax(x, -1)
         if temperature >= 1e-30:
-            p = torch.softmax(z / temperature, 1)
+            p = torch.softmax(z / temperature if temperature != 1 else z, -1)   # z / 1 == z: one pass fewer
         else:
-            p = torch.softmax((z - z.amax(1, keepdim=True)) * torch.finfo(z.dtype).max, 1)
+            p = torch.softmax((z - z.amax(-1, keepdim=True)) * torch.finfo(z.dtype).max, -1)
     else:
         raise ValueError(f"unknown decode {method!r}; choose from {DECODES}")
-    return torch.einsum("nqhw,qc->nchw", p, c)
+    return (p @ c).movedim(-1, 1).contiguous()

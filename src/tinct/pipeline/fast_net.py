@@ -9,13 +9,20 @@ Folded pairs: ``Sequential(..., Conv2d, BatchNorm2d, ...)`` (the FPN decoder and
 blocks (``_expand_conv``/``_bn0``, ``_depthwise_conv``/``_bn1``, ``_project_conv``/``_bn2``) and the encoder stem,
 where ``_bn0`` follows the sum ``_conv_stem(l) + hint_stem(hints)``: both convolutions are scaled, the bias goes
 on ``_conv_stem``. Anything else (the classic network's BatchNorm after ReLU) is left as it is.
+
+The copy's EfficientNet-Lite blocks also run their ReLU6 and residual sum in place on the convolutions' fresh
+outputs (:class:`InplaceMBConv`): the same numbers, two allocations and memory passes fewer per block (in a
+py-spy profile of ``tinct colorize DIR`` the activations were a fifth of the network's time).
 """
 from __future__ import annotations
 
 import copy
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from ..model.efficientnet_lite import MBConv
 
 
 def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d, also_scale=()) -> nn.Module:
@@ -37,7 +44,7 @@ def _foldable(conv, bn) -> bool:
 
 def fold_batchnorm(net: nn.Module) -> int:
     """Fold BatchNorms into the preceding convolutions of ``net`` **in place**; -> how many were folded."""
-    from ..model.efficientnet_lite import LiteEncoder, MBConv
+    from ..model.efficientnet_lite import LiteEncoder
     n = 0
     for m in list(net.modules()):
         if isinstance(m, MBConv):
@@ -58,8 +65,27 @@ def fold_batchnorm(net: nn.Module) -> int:
     return n
 
 
+class InplaceMBConv(MBConv):
+    """An inference-only MBConv: ReLU6 and the residual sum in place on the convolutions' own outputs (nothing
+    else holds them: no autograd, and folded BatchNorms are Identity or make a new tensor themselves)."""
+
+    def forward(self, x):
+        y = x
+        if hasattr(self, "_expand_conv"):
+            y = F.relu6(self._bn0(self._expand_conv(y)), inplace=True)
+        y = F.relu6(self._bn1(self._depthwise_conv(y)), inplace=True)
+        y = self._bn2(self._project_conv(y))
+        if not self.residual:
+            return y
+        return y.add_(x) if y.dtype == x.dtype and y.shape == x.shape else x + y
+
+
 def prepare_for_cpu(net: nn.Module) -> nn.Module:
-    """An eval-mode copy of ``net`` with BatchNorms folded and weights in channels_last, for CPU inference."""
+    """An eval-mode copy of ``net`` with BatchNorms folded, weights in channels_last and in-place activations
+    in its EfficientNet-Lite blocks, for CPU inference (no gradients through it)."""
     out = copy.deepcopy(net).eval()
     fold_batchnorm(out)
+    for m in out.modules():
+        if type(m) is MBConv:
+            m.__class__ = InplaceMBConv
     return out.to(memory_format=torch.channels_last)

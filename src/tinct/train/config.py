@@ -28,7 +28,8 @@ class TrainConfig:
     clip: float = 1.0
     seed: int = 0
     device: str = "auto"
-    precision: str = "auto"         # auto (bf16 on CUDA, fp32 on CPU: measured faster here) | fp32 | bf16
+    precision: str = "auto"         # auto (bf16 on CUDA; CPU: measured, train/precision.py) | fp32 | bf16;
+                                    # a run stores what auto resolved to
     channels_last: bool = True
     # targets and loss (Zhang et al. 2016)
     soft_k: int = 5

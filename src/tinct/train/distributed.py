@@ -42,3 +42,12 @@ def barrier() -> None:
 def teardown() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def broadcast_object(obj):
+    """Rank 0's ``obj`` on every rank (itself when not distributed)."""
+    if not dist.is_initialized():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]

@@ -2,7 +2,8 @@
 
 Per step: the loader hands over a uint8 batch read ahead by its threads; ``make_batch`` does all preprocessing on
 the training device (on the CPU, in the loader's threads, so it overlaps the previous step; the batch is the same
-pure function of (seed, step, rank) either way); forward (bf16 autocast on CUDA), loss, backward, clipping, AdamW. Nothing forces a host
+pure function of (seed, step, rank) either way); forward (bf16 autocast on CUDA, and on a CPU where
+``--precision auto`` measured it faster: train/precision.py), loss, backward, clipping, AdamW. Nothing forces a host
 synchronisation on an accelerator except at logging, validation and checkpoint steps.
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .config import TrainConfig
 from .guard import NonFiniteWatch, TrainingError, kept_checkpoint
 from .loss import ab_regression_loss, colorization_loss
 from .monitor import validate, write_image_grid
+from .precision import describe, measure, resolve
 
 __all__ = ["train", "TrainingError", "config_from_dict", "estimate_prior", "lr_factor", "make_optimizer"]
 
@@ -150,10 +152,45 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
     if ckpt is not None:
         opt.load_state_dict(ckpt["optimizer"])
         step = ckpt["step"]
-    bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+
+    def batch_of(step, rgb_u8, labels):
+        return make_batch(rgb_u8, labels, step_generator(cfg.seed, step, rank), centres, size=cfg.size,
+                          hints=cfg.model.hints, hint_p_none=cfg.hint_p_none, soft_k=cfg.soft_k,
+                          soft_sigma=cfg.soft_sigma, hint_mean_points=cfg.hint_mean_points,
+                          hint_max_patch=cfg.hint_max_patch, device=device, channels_last=cfg.channels_last)
+
+    def step_loss(model, b, bf16):
+        """The training loss of batch ``b``: the forward in bf16 autocast or not, the loss in fp32."""
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits, scene = model(b.l, b.hints, return_scene=True)
+        loss = colorization_loss(logits, b.index, b.weight, weights_dev if cfg.rebalance_power else None)
+        if cfg.ab_regression:
+            loss = loss + cfg.ab_regression * ab_regression_loss(logits, centres, b.ab)
+        if scene is not None and has_labels:
+            loss = loss + cfg.scene_weight * F.cross_entropy(scene.float(), b.labels, ignore_index=-1,
+                                                             reduction="sum")
+        return loss
+
+    if ckpt is not None and cfg.precision == "auto":   # a run from before the CPU probe: auto meant this
+        precision, prec_rec = ("bf16" if device.type == "cuda" else "fp32"), None
+    else:
+        def probe():
+            rgb, lab = ds.batch(batch_indices(train_idx, step, cfg.batch_size, cfg.seed, rank, world))
+            b0 = batch_of(step, torch.from_numpy(rgb), torch.from_numpy(lab))
+            return measure(net, lambda m, bf: step_loss(m, b0, bf), device)
+        precision, prec_rec = resolve(cfg.precision, device, probe)
+        precision = ddp.broadcast_object(precision)      # every rank trains as rank 0 chose
+        cfg.precision = precision   # stored in config.json and every checkpoint: --resume keeps it
+    bf16 = precision == "bf16"
 
     writer = None
     if master:
+        if prec_rec is not None and ckpt is None:   # the first start: the choice and its measurement, kept
+            prec_rec["choice"] = precision
+            (run / "precision.json").write_text(json.dumps(prec_rec, indent=1) + "\n")
+            (run / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+            if prec_rec["requested"] == "auto":
+                print(f"tinct train: {describe(prec_rec)}", file=sys.stderr)
         from torch.utils.tensorboard import SummaryWriter
         # events are logged at the number of steps done; the checkpoint's own step (logged before it was saved)
         # stays, anything after it is redone and purged
@@ -175,12 +212,6 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
     cuda = device.type == "cuda"
     check_every = 1 if device.type == "cpu" else cfg.log_every   # CPU: a sync is free, check before every update
     watch = NonFiniteWatch(device)
-    def batch_of(step, rgb_u8, labels):
-        return make_batch(rgb_u8, labels, step_generator(cfg.seed, step, rank), centres, size=cfg.size,
-                          hints=cfg.model.hints, hint_p_none=cfg.hint_p_none, soft_k=cfg.soft_k,
-                          soft_sigma=cfg.soft_sigma, hint_mean_points=cfg.hint_mean_points,
-                          hint_max_patch=cfg.hint_max_patch, device=device, channels_last=cfg.channels_last)
-
     on_cpu = device.type == "cpu"   # the CPU: preprocessing in the loader's threads, overlapping the step
     loader = BatchLoader(ds, lambda s: batch_indices(train_idx, s, cfg.batch_size, cfg.seed, rank, world), step,
                          cfg.steps, cfg.prefetch, cfg.loader_workers, pin=cuda, prepare=batch_of if on_cpu else None)
@@ -202,14 +233,7 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
             lr = cfg.lr * lr_factor(cfg, step)
             for gr in opt.param_groups:
                 gr["lr"] = lr * gr["lr_mult"]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                logits, scene = model(b.l, b.hints, return_scene=True)
-            loss = colorization_loss(logits, b.index, b.weight, weights_dev if cfg.rebalance_power else None)
-            if cfg.ab_regression:
-                loss = loss + cfg.ab_regression * ab_regression_loss(logits, centres, b.ab)
-            if scene is not None and has_labels:
-                loss = loss + cfg.scene_weight * F.cross_entropy(scene.float(), b.labels, ignore_index=-1,
-                                                                 reduction="sum")
+            loss = step_loss(model, b, bf16)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             gnorm = torch.nn.utils.clip_grad_norm_(net.parameters(),
