@@ -179,6 +179,7 @@ def main(argv=None) -> None:
     ap.add_argument("--videos", nargs="*", default=[str(ROOT / "examples" / "video" / "bbb_640x360_8s.mp4")],
                     metavar="CLIP", help="colour video files to grey and colour with their first frame as reference")
     ap.add_argument("--video-frames", type=int, default=None, help="at most this many frames of each video")
+    ap.add_argument("--speed-only", action="store_true", help="only the 512x512 speed of a reference vs automatic")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -186,6 +187,10 @@ def main(argv=None) -> None:
     if a.figure is not None:
         figure(col, [Path(p) for p in a.figure], Path(__file__).resolve().parents[1] / "docs" / "reference.jpg",
                DEFAULT_STRENGTH)
+        return
+    if a.speed_only:
+        print(json.dumps({"machine": machine(), "speed_512": speed(col, load(list_images(a.photos[0])[0], 1024),
+                                                                   DEFAULT_STRENGTH)}), flush=True)
         return
     strengths = [float(s) for s in a.strengths.split(",")]
     bands = [int(b) for b in a.bands.split(",")]
