@@ -142,7 +142,10 @@ class Arm:
                "train", str(data), "-o", str(self.run), "--holdout", str(holdout), *flags]
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"), PYTHONUNBUFFERED="1",
                    OMP_NUM_THREADS=str(threads))    # the arms share the machine's cores
-        self.child = subprocess.Popen(cmd, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        # the deadline stops a run with SIGINT: give the child the default disposition even when this tool was
+        # started in the background of a shell (which ignores SIGINT there, and a child would inherit that)
+        self.child = subprocess.Popen(cmd, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
+                                      preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.seen, self.kept = None, []
 
     def snapshot(self) -> None:
