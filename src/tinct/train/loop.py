@@ -178,15 +178,15 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
             rgb, lab = ds.batch(batch_indices(train_idx, step, cfg.batch_size, cfg.seed, rank, world))
             b0 = batch_of(step, torch.from_numpy(rgb), torch.from_numpy(lab))
             return measure(net, lambda m, bf: step_loss(m, b0, bf), device)
-        precision, prec_rec = resolve(cfg.precision, device, probe)
-        precision = ddp.broadcast_object(precision)      # every rank trains as rank 0 chose
+        # rank 0 resolves (and on a CPU measures) once; every rank trains as it chose
+        precision, prec_rec = resolve(cfg.precision, device, probe) if master else (None, None)
+        precision = ddp.broadcast_object(precision)
         cfg.precision = precision   # stored in config.json and every checkpoint: --resume keeps it
     bf16 = precision == "bf16"
 
     writer = None
     if master:
         if prec_rec is not None and ckpt is None:   # the first start: the choice and its measurement, kept
-            prec_rec["choice"] = precision
             (run / "precision.json").write_text(json.dumps(prec_rec, indent=1) + "\n")
             (run / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
             if prec_rec["requested"] == "auto":
