@@ -5,7 +5,7 @@
         imagenette=../shared/data/imagenette:80 objects=/work/heldout/objects_s300:120 \
         faces=/work/heldout/faces_s150:100 wallpapers=../shared/data/wallpapers --json cast_v2.json
 
-Each set is ``NAME=FOLDER[:COUNT]``: COUNT photos drawn with ``random.Random(--seed).sample`` of the sorted paths
+Decodes: `--variants` (default the list below). Each set is ``NAME=FOLDER[:COUNT]``: COUNT photos drawn with ``random.Random(--seed).sample`` of the sorted paths
 (all when omitted). L is taken at the network size and the truth resized to it (for 128-px photos that is full
 resolution). Variants: ``grey``; ``base`` (the shipped annealed mean, T = 1); ``T0.7``; ``rbB`` (logits - B log w,
 the decode-time rebalance correction); ``divprior0.25`` / ``mulprior0.25`` (logits -/+ 0.25 log p_train);
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +34,14 @@ from tinct.files.read import list_images, open_image
 from tinct.pipeline.colorizer import Colorizer
 
 WARM_A, WARM_B = 6.0, 18.0
+DEFAULT_VARIANTS = ("T0.7", "rb0.5", "rb1.0", "divprior0.25", "mulprior0.25", "lowconf1.0", "pull0.5")
 KEYS = ("images", "auc_rebalanced", "psnr", "colourfulness_ratio", "mean_colour_error", "mean_a", "mean_b",
         "mean_a_truth", "mean_b_truth")
 
 
-def variants(col: Colorizer) -> tuple[dict, list[float]]:
-    """``{name: logits -> ab}`` for the decode variants, and the training prior's mean ab."""
+def variants(col: Colorizer, names=DEFAULT_VARIANTS) -> tuple[dict, list[float]]:
+    """``{name: logits -> ab}`` for ``grey``, ``base`` and the named decode variants (``T0.7``, ``rb-0.5``:
+    any number after T, rb, divprior or mulprior; ``lowconf1.0``, ``pull0.5``), and the training prior's mean ab."""
     centres, prior = col.centres.float().cpu(), col.model.prior.float().cpu()
     log_w = col.rebalance_weights.float().cpu().clamp(min=1e-12).log()
     log_p = prior.clamp(min=1e-12).log()
@@ -57,10 +60,17 @@ def variants(col: Colorizer) -> tuple[dict, list[float]]:
         ab = decode(z, centres, "annealed", 1.0)
         return ab + g * (prior_mean - ab.mean((2, 3), keepdim=True))
 
-    table = {"grey": lambda z: torch.zeros(z.shape[0], 2, *z.shape[2:]), "base": annealed(), "T0.7": annealed(0.7),
-             "rb0.5": annealed(1.0, -0.5 * log_w), "rb1.0": annealed(1.0, -1.0 * log_w),
-             "divprior0.25": annealed(1.0, -0.25 * log_p), "mulprior0.25": annealed(1.0, 0.25 * log_p),
+    def parametric(name):
+        m = re.fullmatch(r"(T|rb|divprior|mulprior)(-?[0-9.]+)", name)
+        if not m:
+            raise SystemExit(f"bench_cast: --variants {name}: expected T|rb|divprior|mulprior then a number")
+        kind, x = m.group(1), float(m.group(2))
+        shift = {"T": None, "rb": -x * log_w, "divprior": -x * log_p, "mulprior": x * log_p}[kind]
+        return annealed(x if kind == "T" else 1.0, shift)
+
+    fixed = {"grey": lambda z: torch.zeros(z.shape[0], 2, *z.shape[2:]), "base": annealed(),
              "lowconf1.0": lowconf, "pull0.5": pull}
+    table = {n: fixed[n] if n in fixed else parametric(n) for n in ("grey", "base", *names)}
     return table, prior_mean.flatten().tolist()
 
 
@@ -77,9 +87,10 @@ def parse_sets(specs: list[str], seed: int) -> dict[str, list[Path]]:
     return sets
 
 
-def score(col: Colorizer, sets: dict[str, list[Path]], warm_from: list[str], log=print) -> dict:
+def score(col: Colorizer, sets: dict[str, list[Path]], warm_from: list[str], log=print,
+          names=DEFAULT_VARIANTS) -> dict:
     """``{(set, variant): result dict}``; warm photos also under ``("warm (SET)", variant)``."""
-    table, _ = variants(col)
+    table, _ = variants(col, names)
     opts = col.options()
     acc: dict[tuple[str, str], MetricAccumulator] = {}
     for s, files in sets.items():
@@ -131,6 +142,8 @@ def main(argv=None) -> int:
     p.add_argument("--sets", nargs="+", required=True, metavar="NAME=FOLDER[:COUNT]")
     p.add_argument("--warm-from", nargs="*", default=None, help="sets whose warm photos are also scored "
                    "together (default: every set but those named imagenette or faces)")
+    p.add_argument("--variants", nargs="*", default=list(DEFAULT_VARIANTS),
+                   help="decodes beside grey and base: T<t>, rb<beta>, divprior<x>, mulprior<x>, lowconf1.0, pull0.5")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", type=Path, default=None)
@@ -139,8 +152,8 @@ def main(argv=None) -> int:
     sets = parse_sets(a.sets, a.seed)
     warm_from = a.warm_from if a.warm_from is not None else [s for s in sets if s not in ("imagenette", "faces")]
     col = Colorizer.load(a.model, "cpu")
-    print(f"{a.model}: training prior's mean a*, b* = {variants(col)[1]}", flush=True)
-    res = score(col, sets, warm_from, log=lambda m: print(m, flush=True))
+    print(f"{a.model}: training prior's mean a*, b* = {variants(col, a.variants)[1]}", flush=True)
+    res = score(col, sets, warm_from, log=lambda m: print(m, flush=True), names=a.variants)
     print(markdown(res, list(sets) + [f"warm ({s})" for s in sets]))
     if a.json:
         a.json.write_text(json.dumps({f"{s}/{v}": r for (s, v), r in res.items()}, indent=1) + "\n")

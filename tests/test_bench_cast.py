@@ -52,3 +52,23 @@ def test_a_set_spec_naming_no_folder_is_refused(tmp_path):
     bench = load_bench()
     with pytest.raises(SystemExit, match="NAME=FOLDER"):
         bench.parse_sets([f"x={tmp_path / 'missing'}"], seed=0)
+
+
+def test_parametric_variants_follow_their_number(colorizer, tmp_path):
+    bench = load_bench()
+    folder = tmp_path / "set"
+    folder.mkdir()
+    photo(folder / "orange.png", (230, 120, 30), 0)
+    photo(folder / "green.png", (70, 160, 60), 2)
+    names = ["rb-1.0", "rb0.0", "rb1.0", "T1.0"]
+    table, _ = bench.variants(colorizer, names)
+    assert list(table) == ["grey", "base", *names]
+    res = bench.score(colorizer, {"s": bench.parse_sets([f"s={folder}"], 0)["s"]}, [], log=lambda m: None,
+                      names=names)
+    for same in ("rb0.0", "T1.0"):   # no correction and T = 1 are the shipped decode itself
+        assert res[("s", same)]["mean_b"] == pytest.approx(res[("s", "base")]["mean_b"], abs=1e-4)
+    # a negative beta strengthens the rebalancing (more colour), a positive one weakens it
+    c = {v: res[("s", v)]["colourfulness_ratio"] for v in ("rb-1.0", "base", "rb1.0")}
+    assert c["rb-1.0"] > c["base"] > c["rb1.0"]
+    with pytest.raises(SystemExit, match="--variants"):
+        bench.variants(colorizer, ["sharpen2"])
