@@ -22,6 +22,9 @@ from .reference import ReferencePrior, reweight_logits
 
 LOCAL = True            # local correspondence on (BENCHMARKS.md "Reference colours": measured step by step)
 _CACHE_SIZE = 8
+G0, G1 = 0.0, 0.0
+SCOPE = "hist"
+HMIN = 0.0
 _matches: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
@@ -45,8 +48,17 @@ def reweight(colorizer, logits: torch.Tensor, opts, l: torch.Tensor | None) -> t
     local, conf = corr.local_term(_photo_features(colorizer, l).to(logits), match, train_prior.to(logits), size)
     ls = F.interpolate(l.float().to(logits.device), size=size, mode="area")[:, 0]              # (N, h, w)
     w = band_weights(ls, ref.bands.to(logits.device)).to(logits) * (1 - conf[:, 0])           # (B, N, h, w)
-    delta = torch.einsum("bnhw,bq->nqhw", w, ratio.to(logits)).add_(local)
-    return delta.mul_(strength).add_(logits)
+    if G1 > 0:
+        g = conf.mean((1, 2, 3))
+        hw = ((g - G0) / (G1 - G0)).clamp(HMIN, 1).view(-1, 1, 1, 1)
+        w = w * hw.view(1, -1, 1, 1)
+        if SCOPE == "all":
+            local = local * hw
+    # all in (N, h, w, Q) - the bins innermost, as the network's channels-last logits and the decode want them:
+    # mixing layouts would cost a strided pass over every term and a copy in the decode
+    delta = w.permute(1, 2, 3, 0) @ ratio.to(logits)                                           # (N, h, w, Q)
+    delta.add_(local.permute(0, 2, 3, 1)).mul_(strength).add_(logits.permute(0, 2, 3, 1))
+    return delta.permute(0, 3, 1, 2)
 
 
 def _photo_features(colorizer, l: torch.Tensor) -> torch.Tensor:
