@@ -101,7 +101,8 @@ def test_reweighted_logits_keep_the_bins_innermost(colorizer):
 
 
 def test_the_reweighting_is_the_documented_mix(colorizer, monkeypatch):
-    """``logits + S * ((1 - c) * sum_b w_b(L) ratio_b + c * GAIN * local_ratio)``, computed here the slow way."""
+    """``logits + S * v * ((1 - c) * sum_b w_b(L) ratio_b + c * GAIN * local_ratio)``, computed here the slow
+    way (``v``: the share in view, from the mean confidence)."""
     import torch.nn.functional as F
     from tinct.color.ab_histogram import band_weights
     grey = two_textures()
@@ -117,7 +118,25 @@ def test_the_reweighting_is_the_documented_mix(colorizer, monkeypatch):
         ls = F.interpolate(l.float(), size=logits.shape[-2:], mode="area")[:, 0]
         w = band_weights(ls, opts.reference.bands) * (1 - conf[:, 0])
         bands = torch.einsum("bnhw,bq->nqhw", w, opts.reference.log_ratio(prior))
-    assert torch.allclose(out, logits + 0.7 * (bands + local), atol=1e-4)
+    v = min(1.0, max(reference_local.MATCH_FLOOR, float(conf.mean()) / reference_local.MATCH_FULL))
+    assert torch.allclose(out, logits + 0.7 * v * (bands + local), atol=1e-4)
+
+
+def test_a_reference_not_in_view_steers_less_but_still_steers(colorizer, monkeypatch):
+    """Where the photo matches nothing of the reference (a film's shot after a cut, an unrelated photo) the
+    reference steers at MATCH_FLOOR of its strength; from a mean match confidence of MATCH_FULL on, fully."""
+    grey = two_textures()
+    l, logits = _channels_last_logits(colorizer, grey)
+    opts = colorizer.options(reference=coloured(grey), reference_strength=1)
+    bands = reference_local.reweight_logits(logits, l, opts.reference.log_ratio(colorizer.model.prior),
+                                            opts.reference.bands, 1) - logits        # the histograms' term
+    for mean_conf, share in [(0.0, reference_local.MATCH_FLOOR), (0.1, reference_local.MATCH_FLOOR),
+                             (0.4, 0.8), (reference_local.MATCH_FULL, 1.0), (0.9, 1.0)]:
+        conf = torch.full((1, 1, *logits.shape[-2:]), mean_conf)
+        monkeypatch.setattr(C, "local_term", lambda *a, **k: (torch.zeros_like(logits), conf))
+        out = colorizer.reweight(logits, opts, l)
+        assert torch.allclose(out - logits, share * (1 - mean_conf) * bands, atol=1e-4), mean_conf
+    assert 0 < reference_local.MATCH_FLOOR < 1
 
 
 def test_the_similarity_product_in_bf16_matches_fp32(monkeypatch):
