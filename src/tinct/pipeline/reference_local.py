@@ -1,6 +1,8 @@
 """Applying reference colours to a batch of logits (issue 27): the per-lightness-band histogram re-weighting
 (pipeline/reference.py) and, for a photo reference on a network with an encoder, the local correspondence
-(pipeline/correspondence.py) mixed in where the photo's features match the reference's with confidence.
+(pipeline/correspondence.py) mixed in where the photo's features match the reference's with confidence; the whole
+re-weighting scaled by how much of the photo is in view of the reference (its mean match confidence, floored:
+:func:`in_view`), so a film's shot after a cut, or an unrelated photo, is steered less.
 
 The reference side of the matching (its encoder features and per-location ab) is computed once per reference and
 network, and cached; the photo's features are those its own forward pass left (a hook on the encoder), so the
