@@ -79,3 +79,77 @@ def test_a_palette_and_a_network_without_encoder_fall_back_to_histograms(coloriz
     out = colorizer.colorize(grey, reference=ref, reference_strength=0.5)
     monkeypatch.setattr(reference_local, "LOCAL", False)
     assert np.array_equal(out, colorizer.colorize(grey, reference=ref, reference_strength=0.5))
+
+
+def _channels_last_logits(colorizer, grey):
+    l = colorizer.network_input(grey, colorizer.options().size)
+    return l, colorizer.forward_logits(l, None)
+
+
+def test_reweighted_logits_keep_the_bins_innermost(colorizer):
+    """The network's logits come channels-last (the bins innermost), and the decode wants them so: the
+    re-weighted logits keep that layout (no strided pass over every term, no copy in the decode), for a photo
+    reference (local + bands) and a palette (bands)."""
+    grey = two_textures()
+    l, logits = _channels_last_logits(colorizer, grey)
+    assert logits.permute(0, 2, 3, 1).is_contiguous()
+    for kw in (dict(reference=coloured(grey)), dict(palette=["#e63c32", "#3250e6"])):
+        opts = colorizer.options(**kw)
+        colorizer.forward_logits(l, None)                  # leaves the photo's features for the local step
+        out = colorizer.reweight(logits, opts, l)
+        assert out.shape == logits.shape and out.permute(0, 2, 3, 1).is_contiguous()
+
+
+def test_the_reweighting_is_the_documented_mix(colorizer, monkeypatch):
+    """``logits + S * v * ((1 - c) * sum_b w_b(L) ratio_b + c * GAIN * local_ratio)``, computed here the slow
+    way (``v``: the share in view, from the mean confidence)."""
+    import torch.nn.functional as F
+    from tinct.color.ab_histogram import band_weights
+    grey = two_textures()
+    l, logits = _channels_last_logits(colorizer, grey)
+    opts = colorizer.options(reference=coloured(grey), reference_strength=0.7)
+    colorizer.forward_logits(l, None)
+    out = colorizer.reweight(logits, opts, l)
+    with torch.inference_mode():
+        feats = C.describe(colorizer.net.encoder(l))
+        match = reference_local._match(colorizer, opts.reference, opts.size)
+        prior = colorizer.model.prior
+        local, conf = C.local_term(feats, match, prior, logits.shape[-2:])
+        ls = F.interpolate(l.float(), size=logits.shape[-2:], mode="area")[:, 0]
+        w = band_weights(ls, opts.reference.bands) * (1 - conf[:, 0])
+        bands = torch.einsum("bnhw,bq->nqhw", w, opts.reference.log_ratio(prior))
+    v = min(1.0, max(reference_local.MATCH_FLOOR, float(conf.mean()) / reference_local.MATCH_FULL))
+    assert torch.allclose(out, logits + 0.7 * v * (bands + local), atol=1e-4)
+
+
+def test_a_reference_not_in_view_steers_less_but_still_steers(colorizer, monkeypatch):
+    """Where the photo matches nothing of the reference (a film's shot after a cut, an unrelated photo) the
+    reference steers at MATCH_FLOOR of its strength; from a mean match confidence of MATCH_FULL on, fully."""
+    grey = two_textures()
+    l, logits = _channels_last_logits(colorizer, grey)
+    opts = colorizer.options(reference=coloured(grey), reference_strength=1)
+    bands = reference_local.reweight_logits(logits, l, opts.reference.log_ratio(colorizer.model.prior),
+                                            opts.reference.bands, 1) - logits        # the histograms' term
+    for mean_conf, share in [(0.0, reference_local.MATCH_FLOOR), (0.1, reference_local.MATCH_FLOOR),
+                             (0.4, 0.8), (reference_local.MATCH_FULL, 1.0), (0.9, 1.0)]:
+        conf = torch.full((1, 1, *logits.shape[-2:]), mean_conf)
+        monkeypatch.setattr(C, "local_term", lambda *a, **k: (torch.zeros_like(logits), conf))
+        out = colorizer.reweight(logits, opts, l)
+        assert torch.allclose(out - logits, share * (1 - mean_conf) * bands, atol=1e-4), mean_conf
+    assert 0 < reference_local.MATCH_FLOOR < 1
+
+
+def test_the_similarity_product_in_bf16_matches_fp32(monkeypatch):
+    """Where the CPU multiplies bf16 natively the similarity product runs in bf16: the same matches and
+    confidences as fp32, within bf16's rounding."""
+    g = torch.Generator().manual_seed(0)
+    ref = torch.nn.functional.normalize(torch.randn(32, 300, generator=g), dim=0)
+    photo = torch.nn.functional.normalize(ref[:, :64] + 0.3 * torch.randn(32, 64, generator=g), dim=0)
+    match = C.ReferenceMatch(ref, torch.softmax(torch.randn(300, 20, generator=g), 1))
+    prior = torch.full((20,), 1 / 20)
+    res = {}
+    for native in (False, True):
+        monkeypatch.setattr(C, "native_bf16", lambda: native)
+        res[native] = C.local_ratio(photo.reshape(1, 32, 8, 8), match, prior)
+    assert torch.allclose(res[True][1], res[False][1], atol=0.02)
+    assert float((res[True][0] - res[False][0]).abs().mean()) < 0.02   # a near tie may swap the k-th match

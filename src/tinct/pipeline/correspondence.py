@@ -16,6 +16,7 @@ the network's own forward pass (captured by a hook on its encoder: no second pas
 """
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -25,16 +26,29 @@ import torch.nn.functional as F
 from ..color.bins import encode_soft
 
 FEATURE_LEVELS = (1, 2)   # encoder outputs used: stride 8 (40 channels) and stride 16 (112 channels)
-TOP_K = 8                 # reference locations each photo location takes its colours from
+TOP_K = 4                 # reference locations each photo location takes its colours from
 TAU = 0.05                # softmax temperature over the top-k similarities
 LOW, HIGH = 0.45, 0.75    # best-match similarity -> confidence 0 .. 1
 GAIN = 2.5                # the local re-weighting's strength, relative to the histograms': where the match is
                           # confident a reference is followed more (related references match at a mean best
                           # similarity of ~0.75, unrelated ones ~0.45-0.5). LOW, HIGH, GAIN, TOP_K were chosen on
-                          # the wallpapers and 100 MiniPlaces train photos (BENCHMARKS.md "Reference colours")
+                          # the wallpapers and 100 MiniPlaces train photos (BENCHMARKS.md "Reference colours"; top 4
+                          # scores as top 8 there, within 0.02 dB, and its top-k is cheaper)
 FLOOR = 0.05              # share of the training prior in a local q (as pipeline/reference.py)
 
 _captured = threading.local()
+
+
+@functools.lru_cache(maxsize=1)
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512_BF16 or AMX): there a bf16 similarity product takes
+    about half the time of fp32's; elsewhere bf16 is emulated and slower, and fp32 is used."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 @dataclass(frozen=True)
@@ -103,13 +117,17 @@ def local_ratio(feats: torch.Tensor, match: ReferenceMatch, prior: torch.Tensor,
     low, high = LOW if low is None else low, HIGH if high is None else high
     n, c, h, w = feats.shape
     f = feats.flatten(2).transpose(1, 2)                                       # (N, hw, C)
-    sim = f @ match.feats.to(f)                                                # (N, hw, Nr)
+    if f.device.type == "cpu" and native_bf16():   # the one large product; bf16 moves sims by ~1e-3
+        sim = (f.bfloat16() @ match.feats.to(torch.bfloat16)).float()          # (N, hw, Nr)
+    else:
+        sim = f @ match.feats.to(f)
     top, idx = sim.topk(min(k, sim.shape[-1]), dim=-1)
     wts = torch.softmax(top / tau, -1)
-    q = (wts.unsqueeze(-2) @ match.codes.to(f)[idx]).squeeze(-2)              # (N, hw, Q)
+    # the weighted sum of the k matched rows of codes, without gathering them into an (N, hw, k, Q) copy
+    q = F.embedding_bag(idx.flatten(0, 1), match.codes.to(f), per_sample_weights=wts.flatten(0, 1), mode="sum")
     p = prior.to(f).clamp(min=1e-4)
     p = p / p.sum()
-    ratio = q.mul_(1 - FLOOR).add_(FLOOR * p).log_().sub_(p.log())
+    ratio = q.mul_(1 - FLOOR).add_(FLOOR * p).log_().sub_(p.log())           # (N * hw, Q)
     conf = ((top[..., 0] - low) / (high - low)).clamp(0, 1)
     return ratio.view(n, h, w, -1).permute(0, 3, 1, 2), conf.view(n, 1, h, w)
 

@@ -79,7 +79,8 @@ def reweight_logits(logits: torch.Tensor, l: torch.Tensor, ratio: torch.Tensor, 
         return logits + strength * ratio.view(1, -1, 1, 1)
     ls = F.interpolate(l.float().to(logits.device), size=logits.shape[-2:], mode="area")[:, 0]     # (N, h, w)
     w = band_weights(ls, bands.to(logits.device)).to(logits)                                        # (B, N, h, w)
-    return logits + strength * torch.einsum("bnhw,bq->nqhw", w, ratio)
+    delta = w.permute(1, 2, 3, 0) @ (strength * ratio)      # (N, h, w, Q): the bins innermost, as channels-last
+    return delta.add_(logits.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)       # logits and the decode have them
 
 
 # --- analysis ---------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Applying reference colours to a batch of logits (issue 27): the per-lightness-band histogram re-weighting
 (pipeline/reference.py) and, for a photo reference on a network with an encoder, the local correspondence
-(pipeline/correspondence.py) mixed in where the photo's features match the reference's with confidence.
+(pipeline/correspondence.py) mixed in where the photo's features match the reference's with confidence; the whole
+re-weighting scaled by how much of the photo is in view of the reference (its mean match confidence, floored:
+:func:`in_view`), so a film's shot after a cut, or an unrelated photo, is steered less.
 
 The reference side of the matching (its encoder features and per-location ab) is computed once per reference and
 network, and cached; the photo's features are those its own forward pass left (a hook on the encoder), so the
@@ -21,6 +23,8 @@ from . import correspondence as corr
 from .reference import ReferencePrior, reweight_logits
 
 LOCAL = True            # local correspondence on (BENCHMARKS.md "Reference colours": measured step by step)
+MATCH_FULL = 0.5       # a photo whose mean match confidence reaches this takes the reference at full strength ...
+MATCH_FLOOR = 0.5      # ... one that matches nothing (its content not in the reference's view) at this share
 _CACHE_SIZE = 8
 _matches: OrderedDict = OrderedDict()
 _lock = threading.Lock()
@@ -29,7 +33,8 @@ _lock = threading.Lock()
 def reweight(colorizer, logits: torch.Tensor, opts, l: torch.Tensor | None) -> torch.Tensor:
     """``colorizer``'s logits ``(N, Q, h, w)`` for the network inputs ``l`` ``(N, 1, H, W)`` re-weighted by the
     reference colours in ``opts`` (unchanged without a reference or at strength 0):
-    ``logits + S * ((1 - c) * sum_b w_b(L) ratio_b + c * GAIN * local_ratio)`` (pipeline/correspondence.py)."""
+    ``logits + S * v * ((1 - c) * sum_b w_b(L) ratio_b + c * GAIN * local_ratio)`` (pipeline/correspondence.py),
+    ``v`` the photo's share :func:`in_view` from its mean match confidence (1 without local matching)."""
     ref: ReferencePrior | None = opts.reference
     strength = opts.reference_strength
     if ref is None or strength == 0:
@@ -45,8 +50,18 @@ def reweight(colorizer, logits: torch.Tensor, opts, l: torch.Tensor | None) -> t
     local, conf = corr.local_term(_photo_features(colorizer, l).to(logits), match, train_prior.to(logits), size)
     ls = F.interpolate(l.float().to(logits.device), size=size, mode="area")[:, 0]              # (N, h, w)
     w = band_weights(ls, ref.bands.to(logits.device)).to(logits) * (1 - conf[:, 0])           # (B, N, h, w)
-    delta = torch.einsum("bnhw,bq->nqhw", w, ratio.to(logits)).add_(local)
-    return delta.mul_(strength).add_(logits)
+    # all in (N, h, w, Q) - the bins innermost, as the network's channels-last logits and the decode want them:
+    # mixing layouts would cost a strided pass over every term and a copy in the decode
+    delta = w.permute(1, 2, 3, 0) @ ratio.to(logits)                                           # (N, h, w, Q)
+    delta.add_(local.permute(0, 2, 3, 1)).mul_(strength * in_view(conf)).add_(logits.permute(0, 2, 3, 1))
+    return delta.permute(0, 3, 1, 2)
+
+
+def in_view(conf: torch.Tensor) -> torch.Tensor:
+    """Per photo, how far a reference steers it (``(N, 1, 1, 1)``): its mean match confidence over
+    :data:`MATCH_FULL`, within [:data:`MATCH_FLOOR`, 1], from the confidence map ``(N, 1, h, w)``. A reference
+    whose content is not in view (a film's later shot, an unrelated photo) steers less, but still steers."""
+    return (conf.mean((1, 2, 3), keepdim=True) / MATCH_FULL).clamp(MATCH_FLOOR, 1)
 
 
 def _photo_features(colorizer, l: torch.Tensor) -> torch.Tensor:
