@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import DATA
 from helpers import colourful_image, hint_follower
 from tinct.color import rgb_to_lab
 from tinct.pipeline import Colorizer
@@ -189,3 +190,17 @@ def test_shipped_models_by_name(tmp_path):
     assert v1.colorize(np.full((20, 30), 100, np.uint8)).shape == (20, 30, 3)
     with pytest.raises(FileNotFoundError, match="'default', 'v1'"):
         resolve_model_path("v9")
+
+
+def test_v3_ships_by_name_with_its_own_decode():
+    """v3 (opt-in, MODEL.md) loads by name, carries the decode chosen for it (T 1, rebalancing strengthened by
+    beta = -1) and is a different network from the default: the same photo comes out differently."""
+    from tinct.pipeline.colorizer import DEFAULT_MODEL, SHIPPED_MODELS
+    assert "v3" in SHIPPED_MODELS and DEFAULT_MODEL == "v2"
+    v3, v2 = Colorizer.load("v3", device="cpu"), Colorizer.load("v2", device="cpu")
+    assert (v3.options().temperature, v3.options().rebalance_correction) == (1.0, -1.0)
+    photo = np.asarray(Image.open(sorted((DATA / "wallpapers").glob("*.jpg"))[0]).convert("L"))
+    photo = photo[:192, :256]
+    a, b = v3.colorize(photo), v2.colorize(photo)
+    assert a.shape == b.shape == (192, 256, 3)
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 1.0

@@ -68,7 +68,7 @@ def add_parser(sub):
     p.add_argument("--size", type=_size, default=None, metavar="N",
                    help="side of the network's input in pixels, 32-8192 (default: the model's)")
     p.add_argument("--model", default=None, metavar="NAME|PATH",
-                   help="'default' (the recommended shipped model), 'v1' (the first release), a .safetensors file or a run folder")
+                   help="'default' (the recommended shipped model), 'v1' (the first release), 'v3' (opt-in: natural skin on portraits and people, less yellow cast; a little behind v2 on scenes), a .safetensors file or a run folder")
     p.add_argument("--device", choices=DEVICES, default="auto", help="where to run the network (default: auto)")
     p.add_argument("--backend", choices=BACKENDS, default="torch",
                    help="network runtime: torch (default) or onnxruntime (CPU only, needs tinct[onnx]; about 0.9x "

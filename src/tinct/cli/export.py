@@ -11,7 +11,7 @@ def add_parser(sub):
     p = sub.add_parser("export", help="export a model to ONNX (one self-contained .onnx file)")
     p.add_argument("--onnx", required=True, type=Path, metavar="FILE", help="ONNX file to write")
     p.add_argument("--model", default=None,
-                   help="'default' (the recommended shipped model), 'v1', a .safetensors model file or a run folder")
+                   help="'default' (the recommended shipped model), 'v1', 'v3', a .safetensors model file or a run folder")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     p.add_argument("--quiet", action="store_true")
     return p

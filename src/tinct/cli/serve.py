@@ -18,7 +18,7 @@ def add_parser(sub):
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 exposes it to the network)")
     p.add_argument("--port", type=_port, default=8000, help="port, 1-65535 (default 8000)")
-    p.add_argument("--model", default=None, help="'default' (the recommended shipped model), 'v1' (the first release), a model file or a run folder")
+    p.add_argument("--model", default=None, help="'default' (the recommended shipped model), 'v1' (the first release), 'v3' (opt-in, for portraits and people), a model file or a run folder")
     p.add_argument("--device", default="auto", choices=DEVICES, help="where to run the network (default auto)")
     p.add_argument("--backend", default="torch", choices=BACKENDS,
                    help="inference backend (onnxruntime: CPU, needs tinct[onnx]; default torch)")

@@ -38,7 +38,7 @@ from .reference import DEFAULT_STRENGTH, ReferencePrior, resolve as resolve_refe
 from .reference_local import reweight as reweight_reference
 from .upsample import METHODS as UPSAMPLE_METHODS, upsample_bands
 
-SHIPPED_MODELS = ("v1", "v2")   # weights/<name>.safetensors inside the package
+SHIPPED_MODELS = ("v1", "v2", "v3")   # weights/<name>.safetensors inside the package (v3: opt-in, MODEL.md)
 SHIPPED_MODEL = "default"     # the name users give for the recommended one ...
 DEFAULT_MODEL = "v2"          # ... which is this shipped model (MODEL.md: v2 beat v1)
 BAND_PIXELS = 1 << 20  # full-resolution work is done ~1 MP at a time
