@@ -30,11 +30,13 @@ _matches: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
 
-def reweight(colorizer, logits: torch.Tensor, opts, l: torch.Tensor | None) -> torch.Tensor:
+def reweight(colorizer, logits: torch.Tensor, opts, l: torch.Tensor | None, smoother=None) -> torch.Tensor:
     """``colorizer``'s logits ``(N, Q, h, w)`` for the network inputs ``l`` ``(N, 1, H, W)`` re-weighted by the
     reference colours in ``opts`` (unchanged without a reference or at strength 0):
     ``logits + S * v * ((1 - c) * sum_b w_b(L) ratio_b + c * GAIN * local_ratio)`` (pipeline/correspondence.py),
-    ``v`` the photo's share :func:`in_view` from its mean match confidence (1 without local matching)."""
+    ``v`` the photo's share :func:`in_view` from its mean match confidence (1 without local matching).
+    ``smoother``: None for photos; in a video, a callable ``(local, conf) -> (local, conf)`` that averages the
+    local term and its confidence over the shot's frames so far (video/local_smoothing.py)."""
     ref: ReferencePrior | None = opts.reference
     strength = opts.reference_strength
     if ref is None or strength == 0:
@@ -48,6 +50,8 @@ def reweight(colorizer, logits: torch.Tensor, opts, l: torch.Tensor | None) -> t
         return reweight_logits(logits, l, ratio, ref.bands, strength)
     size = logits.shape[-2:]
     local, conf = corr.local_term(_photo_features(colorizer, l).to(logits), match, train_prior.to(logits), size)
+    if smoother is not None:
+        local, conf = smoother(local, conf)
     ls = F.interpolate(l.float().to(logits.device), size=size, mode="area")[:, 0]              # (N, h, w)
     w = band_weights(ls, ref.bands.to(logits.device)).to(logits) * (1 - conf[:, 0])           # (B, N, h, w)
     # all in (N, h, w, Q) - the bins innermost, as the network's channels-last logits and the decode want them:

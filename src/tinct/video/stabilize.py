@@ -38,9 +38,11 @@ import torch
 import torch.nn.functional as F
 
 from ..pipeline.hints import as_hints, render_hints
+from ..pipeline.reference_local import reweight as reweight_reference
 from .decode_rows import decode_rows
 from .frame_references import frame_options
 from .flow import FlowEstimator, confidence, is_cut, l_histogram, resize_flow, warp_matrix
+from .local_smoothing import LocalTermSmoother
 
 DEFAULT_STABILITY = 0.6
 DEFAULT_LOOKAHEAD = 2   # frames
@@ -92,6 +94,7 @@ class TemporalColorizer:
         self.worker = None     # one thread running the network, overlapping the rest of the pipeline
         self.running = None    # the _Job whose network is running
         self.cuts: list[int] = []
+        self.smoother = None   # the reference's local term averaged over the shot (new at cuts; none per frame)
 
     @torch.inference_mode()
     def push(self, rgb: np.ndarray, tag=None) -> list:
@@ -108,15 +111,19 @@ class TemporalColorizer:
         if self.active and flow is not None:
             self.active = _move_hints(self.active, flow, (W, H))
         self.active = self.active + self.pending.pop(self.index, [])
-        if self.index in self.frame_options:   # a frame reference takes over: no smoothing across the switch
+        new_reference = self.index in self.frame_options
+        if new_reference:   # a frame reference takes over: no smoothing across the switch
             self.opts = self.frame_options.pop(self.index)
             flow = None
+        if self.stability > 0 and (self.smoother is None or cut or new_reference):   # its local term afresh
+            self.smoother = LocalTermSmoother()
         hint = render_hints(self.active, (W, H), l.shape[-2:]).to(self.c.device) if self.active else None
         if self.worker is None:
             self.worker = _network_worker(self.c.device)
             weakref.finalize(self, self.worker.shutdown, wait=False)
         job = _Job(rgb, tag, l, self.prev[0] if flow is not None else None, flow,
-                   self.worker.submit(_predict, self.c, l, hint, self.opts))
+                   self.worker.submit(_predict, self.c, l, hint, self.opts, None if self.smoother is None else
+                                      self.smoother.step(self.prev[0] if flow is not None else None, l, flow)))
         self.prev = (l[0, 0], hist)
         self.index += 1
         if self.running is not None:   # the previous frame's network ran while this frame was prepared
@@ -191,16 +198,17 @@ def _set_threads(k: int) -> None:
     torch.set_num_threads(k)
 
 
-def _predict(colorizer, l: torch.Tensor, hint, opts) -> tuple:
+def _predict(colorizer, l: torch.Tensor, hint, opts, smoother=None) -> tuple:
     """(the distributions' (h, w), logits ``(h*w, Q)``: pixels in rows): the network in the Colorizer's precision,
-    re-weighted by the options' reference colours if any.
+    re-weighted by the options' reference colours if any (their local term averaged over the shot by
+    ``smoother``, a step of video/local_smoothing.py).
 
     Logits, not log-probabilities: they differ by one constant per pixel, and every step after (warps whose
     taps sum to 1, per-pixel mixing weights, a softmax per pixel in the decode) keeps such a constant one per
     pixel, so the decoded colours are the same without a log-softmax over every frame."""
     with torch.inference_mode():
         logits = colorizer.forward_logits(l, hint).float()
-        logits = colorizer.reweight(logits, opts, l.to(logits.device)).cpu()   # reference colours, if any
+        logits = reweight_reference(colorizer, logits, opts, l.to(logits.device), smoother).cpu()   # if any
         return logits.shape[-2:], logits[0].flatten(1).T.contiguous()
 
 
