@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from .flow import confidence, resize_flow, warp
 
-CARRY = 0.5   # the share of the (warped) running average kept at each frame; 0: no smoothing (chosen on the pans)
+CARRY = 0.7   # the share of the (warped) running average kept at each frame; 0: no smoothing (BENCHMARKS.md)
 
 
 class LocalTermSmoother:

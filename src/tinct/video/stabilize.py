@@ -25,6 +25,8 @@ pixel rows: ``decode_rows``) and recombined with each frame's full-resolution L.
 Hints ``{frame: [hint, ...]}`` are added to the network's hint channels from their frame on, moved along the
 flow each frame, and dropped at the next cut. Frame references (``frame_options``: video/frame_references.py)
 switch the reference colours from their frame on; the smoothing restarts there, so no frame before it is changed.
+A reference's local term is also averaged over the shot along the flow before it re-weights each frame
+(video/local_smoothing.py; afresh at cuts and at reference switches; not at stability 0).
 """
 from __future__ import annotations
 
