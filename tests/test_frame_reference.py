@@ -37,8 +37,9 @@ def _save(path, arr):
 
 
 def close(a, b) -> bool:
-    """The same picture but for the smoothing across a frame-reference switch (a fraction of a level)."""
-    return np.abs(a.astype(int) - b).mean() < 1
+    """The same picture but for the smoothing across a frame-reference switch (the stabiliser's and the reference
+    local term's running averages restart there: about a level; two different references differ by ~50)."""
+    return np.abs(a.astype(int) - b).mean() < 2
 
 
 def test_a_frame_reference_takes_over_at_its_frame_and_not_before(colorizer):
