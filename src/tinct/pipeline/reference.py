@@ -77,10 +77,15 @@ def reweight_logits(logits: torch.Tensor, l: torch.Tensor, ratio: torch.Tensor, 
     ratio = ratio.to(logits)
     if len(bands) == 1:
         return logits + strength * ratio.view(1, -1, 1, 1)
+    delta = band_weights_on_grid(l, bands, logits) @ (strength * ratio)     # (N, h, w, Q): the bins innermost,
+    return delta.add_(logits.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)       # as channels-last logits and the decode
+
+
+def band_weights_on_grid(l: torch.Tensor, bands: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """``(N, h, w, B)``: each place's weights over the lightness ``bands`` on the grid of ``logits``
+    ``(N, Q, h, w)`` (their device and dtype), from ``l`` (``(N, 1, H, W)``, L 0-100, any size)."""
     ls = F.interpolate(l.float().to(logits.device), size=logits.shape[-2:], mode="area")[:, 0]     # (N, h, w)
-    w = band_weights(ls, bands.to(logits.device)).to(logits)                                        # (B, N, h, w)
-    delta = w.permute(1, 2, 3, 0) @ (strength * ratio)      # (N, h, w, Q): the bins innermost, as channels-last
-    return delta.add_(logits.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)       # logits and the decode have them
+    return band_weights(ls, bands.to(logits.device)).to(logits).permute(1, 2, 3, 0)
 
 
 # --- analysis ---------------------------------------------------------------------------------------------

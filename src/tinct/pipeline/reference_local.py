@@ -15,12 +15,10 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..color import rgb_from_u8, rgb_to_lab
-from ..color.ab_histogram import band_weights
 from . import correspondence as corr
-from .reference import ReferencePrior, reweight_logits
+from .reference import ReferencePrior, band_weights_on_grid, reweight_logits
 
 LOCAL = True            # local correspondence on (BENCHMARKS.md "Reference colours": measured step by step)
 MATCH_FULL = 0.5       # a photo whose mean match confidence reaches this takes the reference at full strength ...
@@ -52,11 +50,10 @@ def reweight(colorizer, logits: torch.Tensor, opts, l: torch.Tensor | None, smoo
     local, conf = corr.local_term(_photo_features(colorizer, l).to(logits), match, train_prior.to(logits), size)
     if smoother is not None:
         local, conf = smoother(local, conf)
-    ls = F.interpolate(l.float().to(logits.device), size=size, mode="area")[:, 0]              # (N, h, w)
-    w = band_weights(ls, ref.bands.to(logits.device)).to(logits) * (1 - conf[:, 0])           # (B, N, h, w)
+    w = band_weights_on_grid(l, ref.bands, logits) * (1 - conf[:, 0, :, :, None])             # (N, h, w, B)
     # all in (N, h, w, Q) - the bins innermost, as the network's channels-last logits and the decode want them:
     # mixing layouts would cost a strided pass over every term and a copy in the decode
-    delta = w.permute(1, 2, 3, 0) @ ratio.to(logits)                                           # (N, h, w, Q)
+    delta = w @ ratio.to(logits)                                                               # (N, h, w, Q)
     delta.add_(local.permute(0, 2, 3, 1)).mul_(strength * in_view(conf)).add_(logits.permute(0, 2, 3, 1))
     return delta.permute(0, 3, 1, 2)
 

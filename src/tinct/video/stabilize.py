@@ -123,9 +123,10 @@ class TemporalColorizer:
         if self.worker is None:
             self.worker = _network_worker(self.c.device)
             weakref.finalize(self, self.worker.shutdown, wait=False)
-        job = _Job(rgb, tag, l, self.prev[0] if flow is not None else None, flow,
-                   self.worker.submit(_predict, self.c, l, hint, self.opts, None if self.smoother is None else
-                                      self.smoother.step(self.prev[0] if flow is not None else None, l, flow)))
+        l_prev = self.prev[0] if flow is not None else None
+        job = _Job(rgb, tag, l, l_prev, flow,
+                   self.worker.submit(_predict, self.c, l, hint, self.opts,
+                                      None if self.smoother is None else self.smoother.step(l_prev, l, flow)))
         self.prev = (l[0, 0], hist)
         self.index += 1
         if self.running is not None:   # the previous frame's network ran while this frame was prepared
