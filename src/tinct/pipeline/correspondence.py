@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..color.bins import encode_soft
+from .precision import cpu_flags
 
 FEATURE_LEVELS = (1, 2)   # encoder outputs used: stride 8 (40 channels) and stride 16 (112 channels)
 TOP_K = 4                 # reference locations each photo location takes its colours from
@@ -43,11 +44,7 @@ _captured = threading.local()
 def native_bf16() -> bool:
     """Whether this CPU multiplies bf16 natively (AVX512_BF16 or AMX): there a bf16 similarity product takes
     about half the time of fp32's; elsewhere bf16 is emulated and slower, and fp32 is used."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return False
+    flags = cpu_flags()
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 

@@ -12,6 +12,7 @@ the model's weights, so the measurement runs once per machine and model.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -66,8 +67,9 @@ def cache_dir() -> Path:
     return Path(base) / "tinct"
 
 
-def _cpu() -> str:
-    """CPU model name and a digest of its feature flags (AVX-512, AMX, ... decide bf16's speed)."""
+@functools.lru_cache(maxsize=1)
+def cpu_info() -> dict:
+    """The first CPU's fields of ``/proc/cpuinfo`` (``{"model name": ..., "flags": ...}``; empty where unreadable)."""
     info: dict = {}
     try:
         with open("/proc/cpuinfo") as f:
@@ -76,8 +78,19 @@ def _cpu() -> str:
                 info.setdefault(k.strip(), v.strip())
     except OSError:
         pass
+    return info
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (``avx512_bf16``, ``amx_bf16``, ...; empty where unknown)."""
+    return set(cpu_info().get("flags", "").split())
+
+
+def _cpu() -> str:
+    """CPU model name and a digest of its feature flags (AVX-512, AMX, ... decide bf16's speed)."""
+    info = cpu_info()
     name = info.get("model name") or platform.processor() or platform.machine()
-    flags = " ".join(sorted(info.get("flags", "").split()))
+    flags = " ".join(sorted(cpu_flags()))
     return f"{name} [flags {hashlib.sha256(flags.encode()).hexdigest()[:12]}]"
 
 
