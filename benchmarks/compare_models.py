@@ -42,6 +42,9 @@ def main(argv=None) -> int:
                 t0 = time.time()
                 r = evaluate(col, Path(folder), hints=n, limit=a.limit, keep_examples=0)
                 mo, g = r["model"], r["grey"]
+                if not mo["images"]:   # not a table of zeros and NaN: name the set and stop
+                    raise SystemExit(f"compare_models: --sets {name}={folder}: no readable images (symlinked "
+                                     "subfolders are not followed)")
                 row = {"model": m, "set": name, "images": mo["images"], "hints": n, "seconds": time.time() - t0,
                        "auc_gain": mo["auc"] - g["auc"], "auc_rb_gain": mo["auc_rebalanced"] - g["auc_rebalanced"],
                        "psnr_gain": mo["psnr"] - g["psnr"], "colourfulness": mo["colourfulness_ratio"],

@@ -9,7 +9,7 @@ the 4x-pooled ab the loss sees by 0.22 on average), ~12,000 images a call. So:
   device: last call:  python3 tools/device_run.py train --deadline-s 500 -- <tinct train flags>
           or several runs at once on the one accelerator (one change each, against the same common flags):
           ... train --deadline-s 500 --half --keep 2 --arm 'p025: --rebalance-power 0.25' \
-                    --arm 'reg: --ab-regression 1' -- <common tinct train flags>
+                    --arm 'p05: --rebalance-power 0.5' -- <common tinct train flags>
 
 ``pack`` puts the images the source run held out (``split_indices``: never trained on, the ones ``tinct tune``
 and the run's validation use) first in chunk 1; ``unpack`` places them where ``tinct train`` holds out in the
