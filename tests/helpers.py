@@ -214,3 +214,15 @@ def make_labelled_dataset(root, n_per_class: int, n_val: int) -> Path:
     mp = make_miniplaces(root / "mp", n_per_class=n_per_class, n_val=n_val, size=40)
     prepare([mp], root / "data", size=32, shard_size=8, workers=1, progress=False)
     return root / "data"
+
+
+def load_script(relpath: str):
+    """A script of the repository that is not a package module (``tools/x.py``, ``benchmarks/y.py``), imported by
+    path under its file name (registered in ``sys.modules``, so its dataclasses can resolve their module)."""
+    import importlib.util
+    path = REPO / relpath
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = mod
+    spec.loader.exec_module(mod)
+    return mod

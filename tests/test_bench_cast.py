@@ -1,21 +1,14 @@
 """benchmarks/bench_cast.py: decode variants scored per set, warm photos grouped, the MODEL.md table."""
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import load_script
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_cast", ROOT / "benchmarks" / "bench_cast.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["bench_cast"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/bench_cast.py")
 
 
 def photo(path: Path, rgb, seed: int):

@@ -1,22 +1,14 @@
 """benchmarks/compare_models.py: one row per model and set; a set with no images stops with its name, not NaN."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import load_script
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("compare_models", ROOT / "benchmarks" / "compare_models.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["compare_models"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/compare_models.py")
 
 
 def test_rows_per_set_and_an_empty_set_named(tmp_path, capsys):

@@ -1,6 +1,5 @@
 """tools/device_run.py: a prepared dataset packed into JPEG chunks and unpacked elsewhere keeps every image once,
 and the source's held-out images land where ``tinct train`` holds out in the unpacked dataset."""
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -10,16 +9,13 @@ import numpy as np
 import helpers
 from tinct.data.shards import ShardDataset
 from tinct.data.splits import split_indices
+from helpers import load_script
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "device_run.py"
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location("device_run", TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["device_run"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/device_run.py")
 
 
 def run_tool(tool, monkeypatch, *argv):
@@ -160,9 +156,7 @@ def test_receive_makes_run_folders_that_tune_scores_on_the_held_out_images(tmp_p
     from tinct.cli.main import main as tinct_main
     from tinct.evaluate.tune import sweep
     tool = load_tool()
-    spec = importlib.util.spec_from_file_location("device_receive", TOOL.parent / "device_receive.py")
-    receive = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(receive)
+    receive = load_script("tools/device_receive.py")
     data = helpers.make_dataset(tmp_path / "data", n=24, size=32)
     assert tinct_main(helpers.tiny_train_args(data, tmp_path / "trained", steps=3)) == 0
     from tinct.model import load_model_file, save_model_file

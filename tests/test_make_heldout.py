@@ -1,20 +1,17 @@
 """tools/make_heldout.py: whole classes from a git snapshot, grey photos and non-object classes dropped, seeded."""
-import importlib.util
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location("make_heldout", ROOT / "tools" / "make_heldout.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/make_heldout.py")
 
 
 def jpeg(path: Path, colour: bool, seed: int):

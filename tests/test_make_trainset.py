@@ -1,23 +1,18 @@
 """tools/make_trainset.py: a pinned snapshot extracted in place, held-out classes and files removed, a manifest."""
-import importlib.util
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location("make_trainset", ROOT / "tools" / "make_trainset.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["make_trainset"] = mod  # dataclasses resolve the module by name
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/make_trainset.py")
 
 
 def jpeg(path: Path, seed: int, size=(80, 96)):
