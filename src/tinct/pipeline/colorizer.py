@@ -250,9 +250,10 @@ class Colorizer:
         (:func:`~tinct.color.rebalance.correction_shift`), None when ``beta`` is 0."""
         return correction_shift(self.rebalance_weights, beta)
 
-    def reweight(self, logits: torch.Tensor, opts: Options, l: torch.Tensor | None) -> torch.Tensor:
-        """Logits re-weighted by the reference colours in ``opts`` (:func:`~.reference_local.reweight`)."""
-        return reweight_reference(self, logits, opts, l)
+    def reweight(self, logits: torch.Tensor, opts: Options, l: torch.Tensor | None, smoother=None) -> torch.Tensor:
+        """Logits re-weighted by the reference colours in ``opts`` (:func:`~.reference_local.reweight`; ``smoother``:
+        a video's running average of the local term, None for photos)."""
+        return reweight_reference(self, logits, opts, l, smoother)
 
     @torch.inference_mode()
     def decode_logits(self, logits: torch.Tensor, opts: Options, l: torch.Tensor | None = None) -> torch.Tensor:

@@ -40,7 +40,6 @@ import torch
 import torch.nn.functional as F
 
 from ..pipeline.hints import as_hints, render_hints
-from ..pipeline.reference_local import reweight as reweight_reference
 from .decode_rows import decode_rows
 from .frame_references import frame_options
 from .flow import FlowEstimator, confidence, is_cut, l_histogram, resize_flow, warp_matrix
@@ -211,7 +210,7 @@ def _predict(colorizer, l: torch.Tensor, hint, opts, smoother=None) -> tuple:
     pixel, so the decoded colours are the same without a log-softmax over every frame."""
     with torch.inference_mode():
         logits = colorizer.forward_logits(l, hint).float()
-        logits = reweight_reference(colorizer, logits, opts, l.to(logits.device), smoother).cpu()   # if any
+        logits = colorizer.reweight(logits, opts, l.to(logits.device), smoother).cpu()   # reference colours, if any
         return logits.shape[-2:], logits[0].flatten(1).T.contiguous()
 
 
