@@ -2,10 +2,12 @@
 
 A prepared dataset (``tinct prepare``: raw 128x128 RGB, ~49 KB an image) does not travel; re-encoded as JPEG
 quality 75 it is ~4.3 KB an image (MiniPlaces' own JPEGs are quality 75, so the re-encoding changes L by 0.17 and
-the 4x-pooled ab the loss sees by 0.22 on average), ~12,000 images a call. So:
+the 4x-pooled ab the loss sees by 0.22 on average), ~14,000 images a call beside the ~1 MB that
+``tools/device_trim.sh on`` leaves of the checkout. So:
 
-  here:   python tools/device_run.py pack DATASET .devdata --chunks 6 --chunk-mb 50
+  here:   python tools/device_run.py pack DATASET .devdata --chunks 11 --chunk-mb 57
   device: call 1..k, each carrying one chunk folder:  python3 tools/device_run.py stash .devdata/c01 ...
+          (the model a fine-tune starts from travels halved, ``halve``, beside chunk 1, copied into the store)
   device: last call:  python3 tools/device_run.py train --deadline-s 500 -- <tinct train flags>
           or several runs at once on the one accelerator (one change each, against the same common flags):
           ... train --deadline-s 500 --half --keep 2 --arm 'p025: --rebalance-power 0.25' \
