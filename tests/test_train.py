@@ -115,6 +115,22 @@ def test_default_arch_tiny(data, tmp_path):
     assert col.model.model_config.arch == "default" and col.model.model_config.decoder_dim == 16
 
 
+def test_lite1_encoder_trains_from_its_imagenet_weights(data, tmp_path):
+    """``--encoder lite1 --pretrained``: the Lite1 checkpoint reaches the network, which trains and loads back."""
+    from tinct.model.efficientnet_lite import imagenet_path
+    run = train_cli(data, tmp_path / "run", steps=2, model="default", decoder_dim=16, encoder="lite1",
+                    pretrained=None)
+    assert json.loads((run / "config.json").read_text())["model"]["encoder"] == "lite1"
+    col = tinct.Colorizer.load(run, device="cpu")
+    assert col.model.model_config.encoder == "lite1" and len(col.net.encoder._blocks) == 21
+    imagenet = torch.load(imagenet_path("lite1"), map_location="cpu", weights_only=True)
+    trained = load_checkpoint(run)["model"]          # (col.net has its BatchNorms folded into the convolutions)
+    for k in ("_blocks.20._project_conv.weight", "_blocks.12._expand_conv.weight"):   # two AdamW steps away
+        w = trained["encoder." + k]
+        assert torch.allclose(w, imagenet[k], atol=2e-2) and not torch.equal(w, imagenet[k]), k
+    assert losses(run).shape == (2,) and np.isfinite(losses(run)).all()
+
+
 def test_plot_compares_runs_on_images_seen(data, tmp_path, capsys):
     from PIL import Image
 

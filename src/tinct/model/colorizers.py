@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .efficientnet_lite import FEATURE_CHANNELS, LiteEncoder
+from .efficientnet_lite import LiteEncoder
 
 HINT_CHANNELS = 3
 
@@ -22,18 +22,20 @@ def conv_bn_relu(cin, cout, k=3, stride=1, dilation=1):
 
 
 class LiteFPNColorizer(nn.Module):
-    """The fast default: EfficientNet-Lite0 encoder + a small FPN decoder, output at stride 4."""
+    """The fast default: an EfficientNet-Lite encoder (``encoder``: "lite0" or "lite1") + a small FPN decoder,
+    output at stride 4."""
 
-    def __init__(self, num_bins: int, decoder_dim: int = 64, num_classes: int = 0, hints: bool = True):
+    def __init__(self, num_bins: int, decoder_dim: int = 64, num_classes: int = 0, hints: bool = True,
+                 encoder: str = "lite0"):
         super().__init__()
-        self.encoder = LiteEncoder(HINT_CHANNELS if hints else 0)
-        d = decoder_dim
-        self.lateral = nn.ModuleList(nn.Conv2d(c, d, 1) for c in FEATURE_CHANNELS)
-        self.smooth = nn.ModuleList(conv_bn_relu(d, d) for _ in FEATURE_CHANNELS[:-1])
+        self.encoder = LiteEncoder(HINT_CHANNELS if hints else 0, encoder)
+        d, channels = decoder_dim, self.encoder.feature_channels
+        self.lateral = nn.ModuleList(nn.Conv2d(c, d, 1) for c in channels)
+        self.smooth = nn.ModuleList(conv_bn_relu(d, d) for _ in channels[:-1])
         self.hints = hints
         self.head = nn.Sequential(conv_bn_relu(d + (HINT_CHANNELS if hints else 0), d), conv_bn_relu(d, d),
                                   nn.Conv2d(d, num_bins, 1))
-        self.scene = nn.Linear(FEATURE_CHANNELS[-1], num_classes) if num_classes else None
+        self.scene = nn.Linear(channels[-1], num_classes) if num_classes else None
 
     def forward(self, l, hints=None, return_scene: bool = False):
         feats = self.encoder(l, hints)

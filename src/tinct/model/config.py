@@ -6,11 +6,13 @@ from dataclasses import asdict, dataclass, field, fields
 
 @dataclass
 class ModelConfig:
-    """Rebuilds a network. ``arch``: ``default`` (EfficientNet-Lite0 + FPN) or ``classic`` (the paper's)."""
+    """Rebuilds a network. ``arch``: ``default`` (EfficientNet-Lite + FPN) or ``classic`` (the paper's).
+    A stored config without a field gets its default here (files from before ``encoder`` are Lite0)."""
     arch: str = "default"
     grid: str = "srgb"            # ab bins: "srgb" (the 261 10x10 cells 8-bit sRGB reaches), "gamut" (the first
                                   # release's 257, kept for its weights) or "grid18" (the seed's 18x18)
     decoder_dim: int = 64         # default arch: FPN width
+    encoder: str = "lite0"        # default arch: EfficientNet-Lite encoder, "lite0" or "lite1" (depth 1.1)
     width: float = 1.0            # classic arch: width multiplier on 64-128-256-512-512-512-512-256
     num_classes: int = 0          # scene-category head (0 = none)
     hints: bool = True            # hint input channels (user-guided colorization)

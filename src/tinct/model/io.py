@@ -24,7 +24,7 @@ def build_model(cfg: ModelConfig, num_bins: int | None = None) -> torch.nn.Modul
     """The network ``cfg`` describes, with ``num_bins`` outputs (default: the size of ``cfg.grid``)."""
     q = num_bins or len(bin_centres(cfg.grid))
     if cfg.arch == "default":
-        return LiteFPNColorizer(q, cfg.decoder_dim, cfg.num_classes, cfg.hints)
+        return LiteFPNColorizer(q, cfg.decoder_dim, cfg.num_classes, cfg.hints, cfg.encoder)
     if cfg.arch == "classic":
         return ClassicColorizer(q, cfg.width, cfg.num_classes, cfg.hints)
     raise ValueError(f"unknown model arch {cfg.arch!r}; choose 'default' or 'classic'")

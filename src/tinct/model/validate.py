@@ -10,6 +10,7 @@ import torch
 
 from ..color import DECODES, GRIDS
 from . import limits
+from .efficientnet_lite import ENCODERS
 from .config import InferenceConfig, ModelConfig, from_dict
 
 ARCHS = ("default", "classic")
@@ -46,6 +47,8 @@ def check_model_config(c: ModelConfig) -> None:
         raise ValueError(f"arch must be one of {list(ARCHS)}, not {str(c.arch)[:40]!r}")
     if c.grid not in GRIDS:
         raise ValueError(f"grid must be one of {list(GRIDS)}, not {str(c.grid)[:40]!r}")
+    if c.encoder not in ENCODERS:
+        raise ValueError(f"encoder must be one of {list(ENCODERS)}, not {str(c.encoder)[:40]!r}")
     limits.whole(c.decoder_dim, "decoder_dim", 1, limits.MAX_DECODER_DIM)
     limits.number(c.width, "width", 1 / 64, limits.MAX_WIDTH)
     limits.whole(c.num_classes, "num_classes", 0, limits.MAX_CLASSES)

@@ -13,7 +13,7 @@ class TrainConfig:
     out: str = ""                   # the run folder
     model: ModelConfig = field(default_factory=ModelConfig)
     inference: InferenceConfig = field(default_factory=InferenceConfig)
-    pretrained: bool = True         # default arch: initialize the encoder from ImageNet EfficientNet-Lite0
+    pretrained: bool = True         # default arch: initialize the encoder from ImageNet (its --encoder's)
     init_from: str = ""             # fine-tune: start every weight from this model file (its network config
                                     # replaces --model/--grid/...; fresh optimizer and LR schedule)
     steps: int = 20000
