@@ -52,8 +52,6 @@ def feature_channels(stages) -> tuple[int, ...]:
     return tuple(outs[i] for i in feature_blocks(stages))
 
 
-FEATURE_BLOCKS = feature_blocks(LITE0_STAGES)        # Lite0: (2, 4, 10, 15); Lite1: (3, 6, 14, 20)
-FEATURE_CHANNELS = feature_channels(LITE0_STAGES)    # (24, 40, 112, 320) for both variants
 BN_EPS = 1e-3
 
 
@@ -103,9 +101,9 @@ class LiteEncoder(nn.Module):
         self.variant = variant
         self.feature_blocks = feature_blocks(stages)
         self.feature_channels = feature_channels(stages)
-        self._conv_stem = SameConv(1, 32, 3, 2)
+        self._conv_stem = SameConv(1, 32, 3, STEM_STRIDE)
         self._bn0 = nn.BatchNorm2d(32, eps=BN_EPS)
-        self.hint_stem = SameConv(hint_channels, 32, 3, 2) if hint_channels else None
+        self.hint_stem = SameConv(hint_channels, 32, 3, STEM_STRIDE) if hint_channels else None
         if self.hint_stem is not None:
             nn.init.zeros_(self.hint_stem.weight)
         blocks = []
