@@ -55,6 +55,8 @@ HELP = {
     "hint_p_none": "share of images trained without hints (the automatic colorizer)",
     "hint_mean_points": "mean of the geometric number of hint points of a hinted image",
     "hint_max_patch": "hint patches are squares of odd side 1..N pixels",
+    "degrade": "share of training images whose grey input gets old-print damage (blur, fading, grain, cracks, "
+               "dust); their target colours stay clean",
     "scene_weight": "weight of a scene-category loss on the data's labels (0 = no scene head)",
     "holdout": "training images held out for validation and tuning (at most a fifth of the data)",
     "log_every": "steps between logged scalars",

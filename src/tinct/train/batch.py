@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from ..color import encode_soft, rgb_from_u8, rgb_to_lab
 from ..data.augment import random_resized_crop, simulate_hints
+from ..data.degrade import degrade_l
 
 
 @dataclass
@@ -34,17 +35,18 @@ def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
 
 def make_batch(rgb_u8: torch.Tensor, labels: torch.Tensor, g: torch.Generator, centres: torch.Tensor, *,
                size: int, hints: bool, hint_p_none: float, soft_k: int, soft_sigma: float,
-               hint_mean_points: float = 8.0, hint_max_patch: int = 7,
+               hint_mean_points: float = 8.0, hint_max_patch: int = 7, degrade: float = 0.0,
                device: torch.device, channels_last: bool = True) -> TrainBatch:
     """uint8 RGB records ``(N, S, S, 3)`` (CPU, pinned or not, or already on ``device``) -> a TrainBatch on
-    ``device``. ``centres`` ``(Q, 2)`` are the model's ab bins."""
+    ``device``. ``centres`` ``(Q, 2)`` are the model's ab bins. ``degrade``: the share of images whose L input
+    (not their targets or hints) gets old-print damage (data/degrade.py)."""
     x = rgb_from_u8(rgb_u8, device)
     lab = rgb_to_lab(random_resized_crop(x, size, g))
     hint = simulate_hints(lab[:, 1:], g, hint_p_none, hint_mean_points,
                           patch_sizes=tuple(range(1, hint_max_patch + 1, 2))) if hints else None
     ab = F.avg_pool2d(lab[:, 1:], 4)
     index, weight = encode_soft(ab, centres.to(device), soft_k, soft_sigma)
-    l = lab[:, :1]
+    l = degrade_l(lab[:, :1], g, degrade)
     if channels_last:
         l = l.contiguous(memory_format=torch.channels_last)
         hint = None if hint is None else hint.contiguous(memory_format=torch.channels_last)

@@ -42,6 +42,7 @@ class TrainConfig:
     hint_p_none: float = 0.5        # fraction of images trained without hints (the automatic colorizer)
     hint_mean_points: float = 8.0   # mean of the geometric number of hint points per hinted image
     hint_max_patch: int = 7         # hint patches are squares of odd side 1..hint_max_patch (Zhang et al. 2017: 9)
+    degrade: float = 0.0            # share of images whose L input looks like a damaged old print (data/degrade.py)
     scene_weight: float = 0.0       # weight of a scene-category loss when labels exist (0 = no scene head;
                                     # 0.1 in the shipped run: it did not help, MODEL.md "Scene-head ablation")
     holdout: int = 500              # training images held out (never trained on) for validation and tuning

@@ -157,7 +157,8 @@ def train(cfg: TrainConfig, resume: bool = False, steps: int | None = None) -> d
         return make_batch(rgb_u8, labels, step_generator(cfg.seed, step, rank), centres, size=cfg.size,
                           hints=cfg.model.hints, hint_p_none=cfg.hint_p_none, soft_k=cfg.soft_k,
                           soft_sigma=cfg.soft_sigma, hint_mean_points=cfg.hint_mean_points,
-                          hint_max_patch=cfg.hint_max_patch, device=device, channels_last=cfg.channels_last)
+                          hint_max_patch=cfg.hint_max_patch, degrade=cfg.degrade, device=device,
+                          channels_last=cfg.channels_last)
 
     def step_loss(model, b, bf16):
         """The training loss of batch ``b``: the forward in bf16 autocast or not, the loss in fp32."""
