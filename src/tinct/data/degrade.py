@@ -45,8 +45,21 @@ def _blur(l: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return y.view_as(l)
 
 
-def _cracks(g: torch.Generator, n: int, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
-    """``(N, 1, H, W)`` L offsets of up to MAX_CRACKS thin wavy lines per image."""
+def _grid(h: int, w: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel rows ``(1, 1, H, 1)`` and columns ``(1, 1, 1, W)`` on ``like``'s device and dtype."""
+    ys = torch.arange(h, device=like.device, dtype=like.dtype).view(1, 1, h, 1)
+    xs = torch.arange(w, device=like.device, dtype=like.dtype).view(1, 1, 1, w)
+    return ys, xs
+
+
+def _rows(rows: torch.Tensor, like: torch.Tensor, *draws: torch.Tensor) -> list[torch.Tensor]:
+    """The chosen ``rows`` of CPU draws ``(N, ...)``, moved to ``like``'s device and dtype, shaped to broadcast
+    over ``(M, K, H, W)``: ``(M, K, 1, 1)`` (a per-image draw is ``K`` = 1)."""
+    return [t[rows].to(like.device, non_blocking=True).to(like.dtype).view(len(rows), -1, 1, 1) for t in draws]
+
+
+def _draw_cracks(g: torch.Generator, n: int, h: int, w: int) -> list[torch.Tensor]:
+    """Up to MAX_CRACKS thin wavy lines per image: centre, angle, half length, wiggle, width, signed strength."""
     k = MAX_CRACKS
     count = torch.randint(0, k + 1, (n, 1), generator=g)
     active = (torch.arange(k).view(1, -1) < count).float()
@@ -56,11 +69,13 @@ def _cracks(g: torch.Generator, n: int, h: int, w: int, like: torch.Tensor) -> t
     wiggle, freq, phase = _u(g, n, 0, 3, k), _u(g, n, 0.05, 0.3, k), _u(g, n, 0, 2 * math.pi, k)
     width = _u(g, n, 0.4, 1.2, k)
     amp = _signed(g, n, k, 15, 45) * active
-    p = [t.to(like.device, non_blocking=True).to(like.dtype).view(n, k, 1, 1)
-         for t in (cx, cy, theta, half, wiggle, freq, phase, width, amp)]
-    cx, cy, theta, half, wiggle, freq, phase, width, amp = p
-    ys = torch.arange(h, device=like.device, dtype=like.dtype).view(1, 1, h, 1)
-    xs = torch.arange(w, device=like.device, dtype=like.dtype).view(1, 1, 1, w)
+    return [cx, cy, theta, half, wiggle, freq, phase, width, amp]
+
+
+def _cracks(draws, rows: torch.Tensor, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
+    """``(M, 1, H, W)`` L offsets of the chosen ``rows``' cracks (:func:`_draw_cracks`)."""
+    cx, cy, theta, half, wiggle, freq, phase, width, amp = _rows(rows, like, *draws)
+    ys, xs = _grid(h, w, like)
     dx, dy = xs - cx, ys - cy
     along = dx * theta.cos() + dy * theta.sin()
     across = -dx * theta.sin() + dy * theta.cos() - wiggle * torch.sin(freq * along + phase)
@@ -68,16 +83,19 @@ def _cracks(g: torch.Generator, n: int, h: int, w: int, like: torch.Tensor) -> t
     return (amp * line).sum(1, keepdim=True)
 
 
-def _spots(g: torch.Generator, n: int, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
-    """``(N, 1, H, W)`` L offsets of up to MAX_SPOTS soft dust spots per image."""
+def _draw_spots(g: torch.Generator, n: int, h: int, w: int) -> list[torch.Tensor]:
+    """Up to MAX_SPOTS soft dust spots per image: centre, radius, signed strength."""
     k = MAX_SPOTS
     count = torch.randint(0, k + 1, (n, 1), generator=g)
     active = (torch.arange(k).view(1, -1) < count).float()
     cx, cy, r = _u(g, n, 0, w, k), _u(g, n, 0, h, k), _u(g, n, 0.5, 2.5, k)
-    amp = _signed(g, n, k, 15, 50) * active
-    cx, cy, r, amp = [t.to(like.device, non_blocking=True).to(like.dtype).view(n, k, 1, 1) for t in (cx, cy, r, amp)]
-    ys = torch.arange(h, device=like.device, dtype=like.dtype).view(1, 1, h, 1)
-    xs = torch.arange(w, device=like.device, dtype=like.dtype).view(1, 1, 1, w)
+    return [cx, cy, r, _signed(g, n, k, 15, 50) * active]
+
+
+def _spots(draws, rows: torch.Tensor, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
+    """``(M, 1, H, W)`` L offsets of the chosen ``rows``' dust spots (:func:`_draw_spots`)."""
+    cx, cy, r, amp = _rows(rows, like, *draws)
+    ys, xs = _grid(h, w, like)
     d2 = (xs - cx) ** 2 + (ys - cy) ** 2
     return (amp * torch.exp(-d2 / r ** 2)).sum(1, keepdim=True)
 
@@ -85,26 +103,29 @@ def _spots(g: torch.Generator, n: int, h: int, w: int, like: torch.Tensor) -> to
 def degrade_l(l: torch.Tensor, g: torch.Generator, p: float) -> torch.Tensor:
     """CIELAB L ``(N, 1, H, W)`` in [0, 100] -> the same with each image, with probability ``p``, made to look
     like a damaged old print; the others are returned unchanged (bit for bit). The result stays in [0, 100].
-    ``p`` = 0 draws nothing from ``g``."""
+    ``p`` = 0 draws nothing from ``g``. Every image's draws are made whether it is chosen or not (a batch's
+    draws do not depend on the choice); only the chosen images are computed."""
     if p <= 0:
         return l
     n, _, h, w = l.shape
     dev = l.device
     chosen = torch.rand(n, generator=g) < p
-
-    def per_image(t):
-        return t.to(dev, non_blocking=True).to(l.dtype).view(n, 1, 1, 1)
-
     sigma = _u(g, n, 0.0, 1.2)
     lo, hi, gamma = _u(g, n, 0, 20), _u(g, n, 80, 100), torch.exp(_u(g, n, -0.35, 0.35))
     stain = torch.randn(n, 1, 4, 4, generator=g) * _u(g, n, 0, 6).view(n, 1, 1, 1)
     grain_sd, grain_seed = _u(g, n, 0, 5), int(torch.randint(0, 2 ** 62, (1,), generator=g))
-    x = _blur(l, sigma)
-    x = (x / 100).clamp(0, 1) ** per_image(gamma)
-    x = per_image(lo) + (per_image(hi) - per_image(lo)) * x
-    x = x + F.interpolate(stain.to(dev, non_blocking=True).to(l.dtype), size=(h, w), mode="bicubic",
+    cracks, spots = _draw_cracks(g, n, h, w), _draw_spots(g, n, h, w)
+    rows = chosen.nonzero().flatten()                       # on the CPU: no host synchronisation
+    if len(rows) == 0:
+        return l
+    rows_dev = rows.to(dev, non_blocking=True)
+    sigma, lo, hi, gamma, grain_sd = _rows(rows, l, sigma, lo, hi, gamma, grain_sd)
+    x = _blur(l[rows_dev], sigma.flatten())
+    x = (x / 100).clamp(0, 1) ** gamma
+    x = lo + (hi - lo) * x
+    x = x + F.interpolate(stain[rows].to(dev, non_blocking=True).to(l.dtype), size=(h, w), mode="bicubic",
                           align_corners=False)
     noise = torch.randn(l.shape, generator=torch.Generator(dev).manual_seed(grain_seed), device=dev, dtype=l.dtype)
-    x = x + per_image(grain_sd) * noise
-    x = x + _cracks(g, n, h, w, l) + _spots(g, n, h, w, l)
-    return torch.where(per_image(chosen.float()) > 0, x.clamp(0, 100), l)
+    x = x + grain_sd * noise[rows_dev]
+    x = x + _cracks(cracks, rows, h, w, x) + _spots(spots, rows, h, w, x)
+    return l.index_copy(0, rows_dev, x.clamp(0, 100))
