@@ -88,10 +88,11 @@ def parse_sets(specs: list[str], seed: int) -> dict[str, list[Path]]:
 
 
 def score(col: Colorizer, sets: dict[str, list[Path]], warm_from: list[str], log=print,
-          names=DEFAULT_VARIANTS) -> dict:
-    """``{(set, variant): result dict}``; warm photos also under ``("warm (SET)", variant)``."""
+          names=DEFAULT_VARIANTS, size: int | None = None) -> dict:
+    """``{(set, variant): result dict}``; warm photos also under ``("warm (SET)", variant)``. ``size``: the
+    network's input size (default: the model's own)."""
     table, _ = variants(col, names)
-    opts = col.options()
+    opts = col.options(size=size)
     acc: dict[tuple[str, str], MetricAccumulator] = {}
     for s, files in sets.items():
         for i, f in enumerate(files):
@@ -144,6 +145,7 @@ def main(argv=None) -> int:
                    "together (default: every set but those named imagenette or faces)")
     p.add_argument("--variants", nargs="*", default=list(DEFAULT_VARIANTS),
                    help="decodes beside grey and base: T<t>, rb<beta>, divprior<x>, mulprior<x>, lowconf1.0, pull0.5")
+    p.add_argument("--size", type=int, default=None, help="network input size (default: the model's own)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", type=Path, default=None)
@@ -153,7 +155,7 @@ def main(argv=None) -> int:
     warm_from = a.warm_from if a.warm_from is not None else [s for s in sets if s not in ("imagenette", "faces")]
     col = Colorizer.load(a.model, "cpu")
     print(f"{a.model}: training prior's mean a*, b* = {variants(col, a.variants)[1]}", flush=True)
-    res = score(col, sets, warm_from, log=lambda m: print(m, flush=True), names=a.variants)
+    res = score(col, sets, warm_from, log=lambda m: print(m, flush=True), names=a.variants, size=a.size)
     print(markdown(res, list(sets) + [f"warm ({s})" for s in sets]))
     if a.json:
         a.json.write_text(json.dumps({f"{s}/{v}": r for (s, v), r in res.items()}, indent=1) + "\n")

@@ -87,3 +87,25 @@ def test_people_draw_whole_photos_seeded(tmp_path):
     assert listed == [p.split("/", 1)[1] for p in expected]
     assert all((out / p).read_bytes() == (repo / "photos" / p).read_bytes() for p in listed)
     assert "whole-figure people" in (out / "README.md").read_text()
+
+
+def test_sample_links_a_seeded_draw_of_one_or_several_folders(tmp_path):
+    tool = load_tool()
+    for name, n in (("a", 6), ("b", 4)):
+        for i in range(n):
+            jpeg(tmp_path / name / "sub" / f"{i}.jpg", True, i)
+    one = tmp_path / "one"
+    assert tool.main(["sample", "--source", str(tmp_path / "a"), "--count", "3", "--seed", "4", "-o", str(one)]) == 0
+    drawn = sorted(__import__("random").Random(4).sample([f"sub/{i}.jpg" for i in range(6)], 3))
+    assert (one / "files.txt").read_text().split() == drawn
+    assert sorted(p.resolve() for p in one.glob("*.jpg")) == [(tmp_path / "a" / d).resolve() for d in drawn]
+    mixed = tmp_path / "mixed"
+    assert tool.main(["sample", "--source", f"{tmp_path / 'a'}:2", f"{tmp_path / 'b'}:3", "--seed", "4",
+                      "-o", str(mixed)]) == 0
+    rng = __import__("random").Random(4)
+    first = sorted(rng.sample([f"sub/{i}.jpg" for i in range(6)], 2))   # one generator, in turn
+    second = sorted(rng.sample([f"sub/{i}.jpg" for i in range(4)], 3))
+    listed = (mixed / "files.txt").read_text().split()
+    assert listed == [str(tmp_path / "a" / d) for d in first] + [str(tmp_path / "b" / d) for d in second]
+    assert sorted(p.resolve() for p in mixed.glob("*.jpg")) == sorted(Path(p).resolve() for p in listed)
+    assert tool.main(["sample", "--source", str(tmp_path / "a"), "-o", str(mixed)]) == 2   # never written over

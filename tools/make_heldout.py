@@ -17,7 +17,9 @@ people: whole-figure street photos of Clothing Co-Parsing (bearpaw/clothing-co-p
 ``photos/``): ``--count`` photos drawn like the faces. tools/make_trainset.py trains on the other photos.
 
 sample: ``--count`` photos of a folder (e.g. 300 of MiniPlaces train, a training-distribution check set), drawn
-with ``random.Random(seed).sample`` of the sorted paths, linked (not copied) into the output folder.
+with ``random.Random(seed).sample`` of the sorted paths, linked (not copied) into the output folder. Several
+``--source FOLDER:COUNT`` draw COUNT from each in turn with the one generator (a mixed training-distribution set
+for choosing decodes and sizes: MODEL.md's ``calib_train``).
 
 The files are written byte for byte as stored (no re-encoding) with ``files.txt`` (one relative path a line)
 and a README.md naming the source, commit, classes and count. The output folder must not exist yet.
@@ -133,14 +135,24 @@ def write_set(out: Path, files: dict[str, bytes], readme: str) -> None:
     (out / "README.md").write_text(readme)
 
 
-def write_sample(source: Path, out: Path, seed: int, count: int) -> int:
+def write_sample(sources: list[str], out: Path, seed: int, count: int) -> int:
+    """Link ``count`` photos of one folder, or COUNT of each ``FOLDER:COUNT`` in turn (one generator), into
+    ``out``; ``files.txt`` lists them relative to their folder (prefixed by it when there are several)."""
     from tinct.files.read import list_images
-    picked = sorted(random.Random(seed).sample(list_images(source), count))
+    rng, lines, n = random.Random(seed), [], 0
     out.mkdir(parents=True)
-    for i, path in enumerate(picked):
-        (out / f"{i:04d}_{path.name}").symlink_to(path.resolve())
-    (out / "files.txt").write_text("".join(f"{path.relative_to(source)}\n" for path in picked))
-    print(f"{out}: {len(picked)} links into {source} (seed {seed})")
+    for j, spec in enumerate(sources):
+        folder, _, k = spec.rpartition(":") if ":" in spec else (spec, "", "")
+        source = Path(folder)
+        picked = sorted(rng.sample(list_images(source), int(k) if k else count))
+        for i, path in enumerate(picked):
+            prefix = f"{j:02d}-" if len(sources) > 1 else ""
+            (out / f"{prefix}{i:04d}_{path.name}").symlink_to(path.resolve())
+            rel = path.relative_to(source)
+            lines.append(f"{source / rel if len(sources) > 1 else rel}\n")
+        n += len(picked)
+    (out / "files.txt").write_text("".join(lines))
+    print(f"{out}: {n} links into {', '.join(sources)} (seed {seed})")
     return 0
 
 
@@ -148,7 +160,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("which", choices=["objects", "faces", "people", "sample"])
     p.add_argument("--git", type=Path, help="git directory of the snapshot, read in place")
-    p.add_argument("--source", type=Path, help="sample: the folder to draw from")
+    p.add_argument("--source", nargs="+", help="sample: the folder to draw from, or several FOLDER:COUNT")
     p.add_argument("--commit", default=None)
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--seed", type=int, default=0)
