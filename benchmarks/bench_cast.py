@@ -9,6 +9,7 @@ Decodes: `--variants` (default the list below). Each set is ``NAME=FOLDER[:COUNT
 (all when omitted). L is taken at the network size and the truth resized to it (for 128-px photos that is full
 resolution). Variants: ``grey``; ``base`` (the shipped annealed mean, T = 1); ``T0.7``; ``rbB`` (logits - B log w,
 the decode-time rebalance correction); ``divprior0.25`` / ``mulprior0.25`` (logits -/+ 0.25 log p_train);
+``gainK`` (the model's own annealed decode, its T and β, with every ab scaled by K: chroma only);
 ``lowconf1.0`` (each pixel's ab moved toward the training prior's mean colour by its normalised entropy times the
 image's mean gap); ``pull0.5`` (each image's mean ab pulled halfway to the prior's mean). Photos whose true mean
 a* > 6 and b* > 18 in the ``--warm-from`` sets are also scored together as ``warm (SET)``.
@@ -41,8 +42,10 @@ KEYS = ("images", "auc_rebalanced", "psnr", "colourfulness_ratio", "mean_colour_
 
 def variants(col: Colorizer, names=DEFAULT_VARIANTS) -> tuple[dict, list[float]]:
     """``{name: logits -> ab}`` for ``grey``, ``base`` and the named decode variants (``T0.7``, ``rb-0.5``:
-    any number after T, rb, divprior or mulprior; ``lowconf1.0``, ``pull0.5``), and the training prior's mean ab."""
+    any number after T, rb, divprior or mulprior; ``gain0.8``: the model's own decode with ab scaled by 0.8;
+    ``lowconf1.0``, ``pull0.5``), and the training prior's mean ab."""
     centres, prior = col.centres.float().cpu(), col.model.prior.float().cpu()
+    own = col.options()   # the model's own decode, for gainK
     log_w = col.rebalance_weights.float().cpu().clamp(min=1e-12).log()
     log_p = prior.clamp(min=1e-12).log()
     prior_mean = (prior[:, None] * centres).sum(0).view(1, 2, 1, 1)
@@ -61,10 +64,13 @@ def variants(col: Colorizer, names=DEFAULT_VARIANTS) -> tuple[dict, list[float]]
         return ab + g * (prior_mean - ab.mean((2, 3), keepdim=True))
 
     def parametric(name):
-        m = re.fullmatch(r"(T|rb|divprior|mulprior)(-?[0-9.]+)", name)
+        m = re.fullmatch(r"(T|rb|divprior|mulprior|gain)(-?[0-9.]+)", name)
         if not m:
-            raise SystemExit(f"bench_cast: --variants {name}: expected T|rb|divprior|mulprior then a number")
+            raise SystemExit(f"bench_cast: --variants {name}: expected T|rb|divprior|mulprior|gain then a number")
         kind, x = m.group(1), float(m.group(2))
+        if kind == "gain":
+            shift = -own.rebalance_correction * log_w if own.rebalance_correction else None
+            return lambda z: x * decode(z, centres, "annealed", own.temperature, shift)
         shift = {"T": None, "rb": -x * log_w, "divprior": -x * log_p, "mulprior": x * log_p}[kind]
         return annealed(x if kind == "T" else 1.0, shift)
 
@@ -144,7 +150,8 @@ def main(argv=None) -> int:
     p.add_argument("--warm-from", nargs="*", default=None, help="sets whose warm photos are also scored "
                    "together (default: every set but those named imagenette or faces)")
     p.add_argument("--variants", nargs="*", default=list(DEFAULT_VARIANTS),
-                   help="decodes beside grey and base: T<t>, rb<beta>, divprior<x>, mulprior<x>, lowconf1.0, pull0.5")
+                   help="decodes beside grey and base: T<t>, rb<beta>, divprior<x>, mulprior<x>, gain<k>, lowconf1.0, "
+                   "pull0.5")
     p.add_argument("--size", type=int, default=None, help="network input size (default: the model's own)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)

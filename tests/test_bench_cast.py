@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 from helpers import load_script
@@ -65,3 +66,23 @@ def test_parametric_variants_follow_their_number(colorizer, tmp_path):
     assert c["rb-1.0"] > c["base"] > c["rb1.0"]
     with pytest.raises(SystemExit, match="--variants"):
         bench.variants(colorizer, ["sharpen2"])
+
+
+def test_gain_scales_the_models_own_decode_and_size_changes_the_grid(colorizer, tmp_path):
+    bench = load_bench()
+    folder = tmp_path / "set"
+    folder.mkdir()
+    photo(folder / "orange.png", (230, 120, 30), 0)
+    photo(folder / "green.png", (70, 160, 60), 2)
+    table, _ = bench.variants(colorizer, ["gain1.0", "gain0.5"])
+    own = colorizer.options()
+    z = torch.randn(1, len(colorizer.centres), 4, 6)
+    from tinct.color.bins import decode
+    ab = decode(z, colorizer.centres, "annealed", own.temperature, colorizer.shift(own.rebalance_correction))
+    assert torch.allclose(table["gain1.0"](z), ab, atol=1e-5)
+    assert torch.allclose(table["gain0.5"](z), 0.5 * ab, atol=1e-5)
+    files = {"s": bench.parse_sets([f"s={folder}"], 0)["s"]}
+    res = bench.score(colorizer, files, [], log=lambda m: None, names=["gain0.0"])
+    assert res[("s", "gain0.0")]["psnr"] == pytest.approx(res[("s", "grey")]["psnr"], abs=1e-3)   # gain 0 is grey
+    small = bench.score(colorizer, files, [], log=lambda m: None, names=[], size=32)
+    assert small[("s", "base")]["psnr"] != pytest.approx(res[("s", "base")]["psnr"], abs=1e-3)
