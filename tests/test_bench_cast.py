@@ -17,6 +17,15 @@ def photo(path: Path, rgb, seed: int):
     Image.fromarray(px.astype(np.uint8)).save(path)
 
 
+def warm_and_green(tmp_path: Path) -> Path:
+    """A folder of two photos: one warm (orange), one green."""
+    folder = tmp_path / "set"
+    folder.mkdir()
+    photo(folder / "orange.png", (230, 120, 30), 0)
+    photo(folder / "green.png", (70, 160, 60), 2)
+    return folder
+
+
 def test_variants_scored_and_warm_photos_grouped(colorizer, tmp_path):
     bench = load_bench()
     folder = tmp_path / "set"
@@ -50,10 +59,7 @@ def test_a_set_spec_naming_no_folder_is_refused(tmp_path):
 
 def test_parametric_variants_follow_their_number(colorizer, tmp_path):
     bench = load_bench()
-    folder = tmp_path / "set"
-    folder.mkdir()
-    photo(folder / "orange.png", (230, 120, 30), 0)
-    photo(folder / "green.png", (70, 160, 60), 2)
+    folder = warm_and_green(tmp_path)
     names = ["rb-1.0", "rb0.0", "rb1.0", "T1.0"]
     table, _ = bench.variants(colorizer, names)
     assert list(table) == ["grey", "base", *names]
@@ -70,10 +76,7 @@ def test_parametric_variants_follow_their_number(colorizer, tmp_path):
 
 def test_gain_scales_the_models_own_decode_and_size_changes_the_grid(colorizer, tmp_path):
     bench = load_bench()
-    folder = tmp_path / "set"
-    folder.mkdir()
-    photo(folder / "orange.png", (230, 120, 30), 0)
-    photo(folder / "green.png", (70, 160, 60), 2)
+    folder = warm_and_green(tmp_path)
     table, _ = bench.variants(colorizer, ["gain1.0", "gain0.5"])
     own = colorizer.options()
     z = torch.randn(1, len(colorizer.centres), 4, 6)
