@@ -69,8 +69,8 @@ def variants(col: Colorizer, names=DEFAULT_VARIANTS) -> tuple[dict, list[float]]
             raise SystemExit(f"bench_cast: --variants {name}: expected T|rb|divprior|mulprior|gain then a number")
         kind, x = m.group(1), float(m.group(2))
         if kind == "gain":
-            shift = -own.rebalance_correction * log_w if own.rebalance_correction else None
-            return lambda z: x * decode(z, centres, "annealed", own.temperature, shift)
+            own_decode = annealed(own.temperature, col.shift(own.rebalance_correction))
+            return lambda z: x * own_decode(z)
         shift = {"T": None, "rb": -x * log_w, "divprior": -x * log_p, "mulprior": x * log_p}[kind]
         return annealed(x if kind == "T" else 1.0, shift)
 

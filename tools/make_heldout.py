@@ -139,20 +139,17 @@ def write_sample(sources: list[str], out: Path, seed: int, count: int) -> int:
     """Link ``count`` photos of one folder, or COUNT of each ``FOLDER:COUNT`` in turn (one generator), into
     ``out``; ``files.txt`` lists them relative to their folder (prefixed by it when there are several)."""
     from tinct.files.read import list_images
-    rng, lines, n = random.Random(seed), [], 0
+    rng, lines, several = random.Random(seed), [], len(sources) > 1
     out.mkdir(parents=True)
     for j, spec in enumerate(sources):
         folder, _, k = spec.rpartition(":") if ":" in spec else (spec, "", "")
-        source = Path(folder)
+        source, prefix = Path(folder), f"{j:02d}-" if several else ""
         picked = sorted(rng.sample(list_images(source), int(k) if k else count))
         for i, path in enumerate(picked):
-            prefix = f"{j:02d}-" if len(sources) > 1 else ""
             (out / f"{prefix}{i:04d}_{path.name}").symlink_to(path.resolve())
-            rel = path.relative_to(source)
-            lines.append(f"{source / rel if len(sources) > 1 else rel}\n")
-        n += len(picked)
+            lines.append(f"{path if several else path.relative_to(source)}\n")
     (out / "files.txt").write_text("".join(lines))
-    print(f"{out}: {n} links into {', '.join(sources)} (seed {seed})")
+    print(f"{out}: {len(lines)} links into {', '.join(sources)} (seed {seed})")
     return 0
 
 
