@@ -143,19 +143,25 @@ def markdown(res: dict, order: list[str]) -> str:
     return "\n".join(lines)
 
 
+def add_scoring_args(p: argparse.ArgumentParser, size_help: str) -> None:
+    """The options bench_cast.py and bench_views.py share: --sets, --size, --seed (of the set draws), --threads,
+    --json."""
+    p.add_argument("--sets", nargs="+", required=True, metavar="NAME=FOLDER[:COUNT]")
+    p.add_argument("--size", type=int, default=None, help=size_help)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", type=Path, default=None)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="v2", help="shipped name, model file or run folder")
-    p.add_argument("--sets", nargs="+", required=True, metavar="NAME=FOLDER[:COUNT]")
     p.add_argument("--warm-from", nargs="*", default=None, help="sets whose warm photos are also scored "
                    "together (default: every set but those named imagenette or faces)")
     p.add_argument("--variants", nargs="*", default=list(DEFAULT_VARIANTS),
                    help="decodes beside grey and base: T<t>, rb<beta>, divprior<x>, mulprior<x>, gain<k>, lowconf1.0, "
                    "pull0.5")
-    p.add_argument("--size", type=int, default=None, help="network input size (default: the model's own)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--json", type=Path, default=None)
+    add_scoring_args(p, "network input size (default: the model's own)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     sets = parse_sets(a.sets, a.seed)

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cast import parse_sets  # noqa: E402
+from bench_cast import add_scoring_args, parse_sets  # noqa: E402
 from tinct.color import lab_to_rgb, rgb_from_u8, rgb_to_lab  # noqa: E402
 from tinct.color.bins import decode  # noqa: E402
 from tinct.color.metrics import MetricAccumulator  # noqa: E402
@@ -107,13 +107,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", required=True, metavar="NAME=MODEL",
                    help="shipped name, model file or run folder, each named; the first gives bins and weights")
-    p.add_argument("--sets", nargs="+", required=True, metavar="NAME=FOLDER[:COUNT]")
     p.add_argument("--combos", nargs="+", required=True, metavar="MODEL:VIEW[+MODEL:VIEW...]")
     p.add_argument("--betas", nargs="+", type=float, default=[0.0, -1.0])
-    p.add_argument("--size", type=int, default=None, help="the id view's input size (default: the first model's)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--json", type=Path, default=None)
+    add_scoring_args(p, "the id view's input size (default: the first model's)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     named = [m.partition("=") for m in a.models]

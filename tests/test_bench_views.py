@@ -1,4 +1,6 @@
 """benchmarks/bench_views.py: test-time views and output ensembles, scored like bench_cast's decodes."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -42,3 +44,15 @@ def test_a_combo_naming_an_unknown_model_or_view_is_refused():
     for bad in ("c:id", "a:rot90", "a"):
         with pytest.raises(SystemExit, match="--combos"):
             views.parse_combo(bad, {"a": 0, "b": 0})
+
+
+def test_the_command_writes_the_table_and_the_figures(tmp_path, capsys):
+    views = load_script("benchmarks/bench_views.py")
+    out = tmp_path / "views.json"
+    assert views.main(["--models", "m=default", "--sets", f"s={warm_and_green(tmp_path)}:1", "--combos", "m:id",
+                       "--betas", "0", "--json", str(out)]) == 0
+    assert "| m:id | +0.0 | " in capsys.readouterr().out
+    figures = json.loads(out.read_text())
+    assert sorted(figures) == ["s/grey/0.0", "s/m:id/0.0"] and figures["s/m:id/0.0"]["images"] == 1
+    with pytest.raises(SystemExit, match="NAME=MODEL"):
+        views.main(["--models", "default", "--sets", f"s={tmp_path}", "--combos", "m:id"])
