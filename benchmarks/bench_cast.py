@@ -93,6 +93,25 @@ def parse_sets(specs: list[str], seed: int) -> dict[str, list[Path]]:
     return sets
 
 
+def photo_at_grid(col: Colorizer, path: Path, size: int) -> tuple[np.ndarray, torch.Tensor, torch.Tensor,
+                                                                    torch.Tensor]:
+    """-> (uint8 RGB, the network's L input ``(1, 1, h, w)`` at ``size``, the true RGB resized to that grid and
+    its CIELAB, both ``(1, 3, h, w)``)."""
+    rgb = np.asarray(open_image(path).convert("RGB"))
+    l = col.network_input(rgb, size)
+    h, w = l.shape[-2:]
+    small = np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR, reducing_gap=2.0))
+    truth = rgb_from_u8(small[None])
+    return rgb, l, truth, rgb_to_lab(truth)
+
+
+def add_prediction(acc: MetricAccumulator, ab: torch.Tensor, lab: torch.Tensor, truth: torch.Tensor) -> None:
+    """Score a low-resolution ab ``(1, 2, h', w')``: upsampled to the truth's grid, put with its L, clipped to RGB."""
+    ab = torch.nn.functional.interpolate(ab, size=lab.shape[-2:], mode="bilinear", align_corners=False)
+    pred = lab_to_rgb(torch.cat([lab[:, :1], ab], 1)).clamp(0, 1)
+    acc.update(rgb_to_lab(pred)[:, 1:], lab[:, 1:], pred, truth)
+
+
 def score(col: Colorizer, sets: dict[str, list[Path]], warm_from: list[str], log=print,
           names=DEFAULT_VARIANTS, size: int | None = None) -> dict:
     """``{(set, variant): result dict}``; warm photos also under ``("warm (SET)", variant)``. ``size``: the
@@ -102,21 +121,14 @@ def score(col: Colorizer, sets: dict[str, list[Path]], warm_from: list[str], log
     acc: dict[tuple[str, str], MetricAccumulator] = {}
     for s, files in sets.items():
         for i, f in enumerate(files):
-            rgb = np.asarray(open_image(f).convert("RGB"))
-            l = col.network_input(rgb, opts.size)
-            h, w = l.shape[-2:]
-            small = np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR, reducing_gap=2.0))
-            truth = rgb_from_u8(small[None])
-            lab = rgb_to_lab(truth)
+            _, l, truth, lab = photo_at_grid(col, f, opts.size)
             z = col.forward_logits(l, None).cpu()
             ta, tb = lab[0, 1:].mean((1, 2)).tolist()
             groups = [s] + ([f"warm ({s})"] if s in warm_from and ta > WARM_A and tb > WARM_B else [])
             for v, fn in table.items():
-                ab = torch.nn.functional.interpolate(fn(z), size=(h, w), mode="bilinear", align_corners=False)
-                pred = lab_to_rgb(torch.cat([lab[:, :1], ab], 1)).clamp(0, 1)
-                plab = rgb_to_lab(pred)
+                ab = fn(z)
                 for g in groups:
-                    acc.setdefault((g, v), MetricAccumulator()).update(plab[:, 1:], lab[:, 1:], pred, truth)
+                    add_prediction(acc.setdefault((g, v), MetricAccumulator()), ab, lab, truth)
             if i % 50 == 0:
                 log(f"{s} {i}/{len(files)}")
     return {k: {m: a.result()[m] for m in KEYS} for k, a in acc.items()}

@@ -20,17 +20,13 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cast import add_scoring_args, parse_sets  # noqa: E402
-from tinct.color import lab_to_rgb, rgb_from_u8, rgb_to_lab  # noqa: E402
+from bench_cast import add_prediction, add_scoring_args, parse_sets, photo_at_grid  # noqa: E402
 from tinct.color.bins import decode  # noqa: E402
 from tinct.color.metrics import MetricAccumulator  # noqa: E402
-from tinct.files.read import open_image  # noqa: E402
 from tinct.pipeline.colorizer import Colorizer  # noqa: E402
 
 
@@ -46,11 +42,16 @@ def parse_combo(spec: str, models: dict) -> list[tuple[str, str]]:
     return items
 
 
-def view_logprobs(col: Colorizer, rgb: np.ndarray, view: str, size: int, grid: tuple[int, int]) -> torch.Tensor:
-    """Log-probabilities ``(1, Q, gh, gw)`` of ``col`` for one view of ``rgb`` on the output ``grid``."""
-    l = col.network_input(rgb, int(view[1:]) if view.startswith("s") else size)
-    z = torch.log_softmax(col.forward_logits(l.flip(-1) if view == "flip" else l, None).cpu(), 1)
-    if view == "flip":
+def view_size(view: str, size: int) -> int:
+    """The network input size of a view: N for ``sN``, else ``size``."""
+    return int(view[1:]) if view.startswith("s") else size
+
+
+def view_logprobs(col: Colorizer, l: torch.Tensor, flip: bool, grid: tuple[int, int]) -> torch.Tensor:
+    """Log-probabilities ``(1, Q, gh, gw)`` of ``col`` on the network input ``l`` (mirrored and the output mirrored
+    back if ``flip``), resized to the output ``grid`` if they are not on it."""
+    z = torch.log_softmax(col.forward_logits(l.flip(-1) if flip else l, None).cpu(), 1)
+    if flip:
         z = z.flip(-1)
     if tuple(z.shape[-2:]) != tuple(grid):
         z = torch.log_softmax(F.interpolate(z, size=grid, mode="bilinear", align_corners=False), 1)
@@ -64,26 +65,21 @@ def score(cols: dict, sets: dict, combos: list[str], betas: list[float], size: i
     size = size or ref.defaults.size
     parsed = {c: parse_combo(c, cols) for c in combos}
     needed = sorted({item for items in parsed.values() for item in items})
-    shifts = {b: ref.shift(b) for b in betas}
+    sizes = {view_size(v, size) for _, v in needed}
+    centres = ref.centres.cpu()
+    shifts = {b: None if ref.shift(b) is None else ref.shift(b).cpu() for b in betas}
     acc: dict = {}
     for s, files in sets.items():
         for i, f in enumerate(files):
-            rgb = np.asarray(open_image(f).convert("RGB"))
-            l = ref.network_input(rgb, size)
-            h, w = l.shape[-2:]
-            grid = (h // 4, w // 4)
-            small = np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR, reducing_gap=2.0))
-            truth = rgb_from_u8(small[None])
-            lab = rgb_to_lab(truth)
-            z = {(m, v): view_logprobs(cols[m], rgb, v, size, grid) for m, v in needed}
-            outs = {(c, b): decode(torch.stack([z[it] for it in items]).mean(0), ref.centres.cpu(), "annealed",
-                                   1.0, None if shifts[b] is None else shifts[b].cpu())
+            rgb, l, truth, lab = photo_at_grid(ref, f, size)
+            grid = (l.shape[-2] // 4, l.shape[-1] // 4)
+            inputs = {n: l if n == size else ref.network_input(rgb, n) for n in sizes}   # shared by models, views
+            z = {(m, v): view_logprobs(cols[m], inputs[view_size(v, size)], v == "flip", grid) for m, v in needed}
+            outs = {(c, b): decode(torch.stack([z[it] for it in items]).mean(0), centres, "annealed", 1.0, shifts[b])
                     for c, items in parsed.items() for b in betas}
             outs[("grey", 0.0)] = torch.zeros(1, 2, *grid)
             for (c, b), ab in outs.items():
-                ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
-                pred = lab_to_rgb(torch.cat([lab[:, :1], ab], 1)).clamp(0, 1)
-                acc.setdefault((s, c, b), MetricAccumulator()).update(rgb_to_lab(pred)[:, 1:], lab[:, 1:], pred, truth)
+                add_prediction(acc.setdefault((s, c, b), MetricAccumulator()), ab, lab, truth)
             if i % 50 == 0:
                 log(f"{s} {i}/{len(files)}")
     return {k: a.result() for k, a in acc.items()}

@@ -30,11 +30,12 @@ def test_the_flip_view_of_a_mirrored_photo_is_the_id_view_mirrored(colorizer):
     views = load_script("benchmarks/bench_views.py")
     rgb = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
     grid = (16, 24)
-    a = views.view_logprobs(colorizer, np.ascontiguousarray(rgb[:, ::-1]), "flip", 256, grid)
-    b = views.view_logprobs(colorizer, rgb, "id", 256, grid).flip(-1)
+    a = views.view_logprobs(colorizer, colorizer.network_input(np.ascontiguousarray(rgb[:, ::-1]), 256), True, grid)
+    b = views.view_logprobs(colorizer, colorizer.network_input(rgb, 256), False, grid).flip(-1)
     assert a.shape == (1, len(colorizer.centres), *grid)
     assert torch.allclose(a, b, atol=1e-3)
-    other = views.view_logprobs(colorizer, rgb, "s32", 256, grid)   # a second size lands on the same grid
+    assert views.view_size("s32", 256) == 32 and views.view_size("flip", 256) == 256
+    other = views.view_logprobs(colorizer, colorizer.network_input(rgb, 32), False, grid)   # lands on the same grid
     assert other.shape == a.shape and torch.allclose(other.exp().sum(1), torch.ones(1, *grid), atol=1e-4)
 
 
